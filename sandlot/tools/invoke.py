@@ -1,0 +1,215 @@
+"""Running a tool call: every failure comes back as a ToolOutcome the model can act on."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import inspect
+import json
+import time
+import traceback
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError, to_json
+
+from sandlot.tools.calls import ErrorKind, ToolCall, ToolOutcome
+from sandlot.tools.context import ToolContext
+from sandlot.tools.decorator import Tool
+from sandlot.tools.errors import ToolError
+from sandlot.tools.toolset import Toolset
+
+__all__ = ["invoke_tool", "render_result"]
+
+_SHOW = 200  # characters of bad input echoed back to the model
+_TRACEBACK_FRAMES = 20
+
+
+def render_result(value: Any) -> str:
+    """What the model reads for a tool's return value.
+
+    A string is sent as it is; bytes are decoded as UTF-8; everything else (None, numbers,
+    dicts, lists, pydantic models, dataclasses, dates, enums...) as compact JSON, with
+    ``str()`` for anything JSON has no form for.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    return to_json(value, fallback=str).decode()
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _SHOW else f"{text[:_SHOW]}... ({len(text)} characters)"
+
+
+def _fail(call: ToolCall, kind: ErrorKind, content: str, t0: float, **fields: Any) -> ToolOutcome:
+    return ToolOutcome(
+        call.id,
+        call.name,
+        content,
+        ok=False,
+        error_kind=kind,
+        duration=time.perf_counter() - t0,
+        **fields,
+    )
+
+
+def _unknown_tool(toolset: Toolset, name: str) -> str:
+    names = toolset.names()
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(names) if names else "(none)"
+    return f"Unknown tool {name!r}.{hint} The tools that exist are: {listed}."
+
+
+def _parse(call: ToolCall) -> tuple[dict[str, Any] | None, str]:
+    """The arguments as a dict, or None and what was wrong with them."""
+    raw: Any = call.arguments
+    if isinstance(raw, dict):  # a model adapter that already parsed them
+        return raw, ""
+    if raw is None or not str(raw).strip():
+        return {}, ""  # models often send "" for a tool without parameters
+    try:
+        args = json.loads(raw)
+    except (json.JSONDecodeError, TypeError) as exc:
+        why = f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else exc
+        return None, (
+            f"The arguments for {call.name} are not valid JSON ({why}). "
+            f"Send one JSON object of the parameters. Received: {_clip(str(raw))}"
+        )
+    if not isinstance(args, dict):
+        kind = "null" if args is None else type(args).__name__
+        return None, (
+            f"The arguments for {call.name} must be a JSON object of the parameters, "
+            f"not a JSON {kind}. Received: {_clip(str(raw))}"
+        )
+    return args, ""
+
+
+def _field_errors(tool: Tool, exc: ValidationError) -> str:
+    """Each field error on a line: ``path: message``, without pydantic's URLs."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            known = ", ".join(tool.parameters) if len(err["loc"]) == 1 else ""
+            msg = "unknown parameter" + (f"; the parameters are: {known}" if known else "")
+        elif kind == "missing":
+            msg = "required, but missing"
+        else:
+            msg = f"{err['msg']} (got {_clip(json.dumps(err['input'], default=str))})"
+        lines.append(f"- {loc}: {msg}")
+    return "\n".join(lines)
+
+
+async def _run(tool: Tool, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if tool.is_async or tool.inline:
+        value = tool.function(*args, **kwargs)
+    else:
+        value = await asyncio.to_thread(tool.function, *args, **kwargs)
+    if inspect.isawaitable(value):  # a sync callable that hands back a coroutine
+        value = await value
+    return value
+
+
+async def invoke_tool(
+    toolset: Toolset,
+    call: ToolCall,
+    ctx: ToolContext | None = None,
+    *,
+    timeout: float | None = None,
+) -> ToolOutcome:
+    """Run ``call`` against ``toolset``; never raises for the model's or the tool's mistakes.
+
+    Each failure comes back as a ``ToolOutcome`` with ``ok=False``, an ``error_kind``
+    ("unknown_tool", "invalid_json", "invalid_arguments", "tool_error", "exception",
+    "timeout") and a ``content`` message the model can act on. A tool's traceback goes to
+    ``outcome.extra["traceback"]``, for the trace, never to the model.
+
+    The time limit is the tool's own ``timeout``, else ``timeout``, else none. An async
+    tool is cancelled when it passes the limit. A sync tool runs in a worker thread so
+    the event loop keeps going; on a timeout the outcome returns at once, but a thread
+    cannot be killed: it runs on in the background until it finishes. An ``inline`` sync
+    tool runs on the loop itself and cannot time out.
+
+    Args:
+        toolset: The tools the call may name.
+        call: The call as the model made it (``arguments`` is JSON text).
+        ctx: What the tool reaches through its ``ToolContext`` parameter (a blank
+            context when None).
+        timeout: Seconds a tool without its own ``timeout`` may run.
+
+    Returns:
+        The outcome; ``arguments`` holds the parsed JSON object once parsing got that far.
+    """
+    t0 = time.perf_counter()
+    tool = toolset.get(call.name)
+    if tool is None:
+        return _fail(call, "unknown_tool", _unknown_tool(toolset, call.name), t0)
+    args, problem = _parse(call)
+    if args is None:
+        return _fail(call, "invalid_json", problem, t0)
+    try:
+        parsed = tool.args_model.model_validate(tool.decode(args))
+    except ValidationError as exc:
+        content = f"Invalid arguments for {call.name}:\n{_field_errors(tool, exc)}"
+        return _fail(call, "invalid_arguments", content, t0, arguments=args)
+    except Exception as exc:  # a validator in the tool's own types raised, say, TypeError
+        content = f"Invalid arguments for {call.name}: {_describe(exc)}"
+        return _fail(call, "invalid_arguments", content, t0, arguments=args)
+    kwargs = parsed.__dict__.copy()
+    if tool.context_param is not None:
+        kwargs[tool.context_param] = ctx if ctx is not None else ToolContext()
+    positional, kwargs = tool.call_arguments(kwargs)
+    limit = tool.timeout if tool.timeout is not None else timeout
+    deadline = None
+    try:
+        if limit is None or (tool.inline and not tool.is_async):
+            # No deadline: none was set, or an inline sync tool holds the loop so that
+            # no deadline could fire while it runs.
+            value = await _run(tool, positional, kwargs)
+        else:
+            deadline = asyncio.timeout(limit)
+            async with deadline:
+                value = await _run(tool, positional, kwargs)
+    except TimeoutError as exc:
+        if deadline is None or not deadline.expired():  # the tool's own TimeoutError
+            return _exception(call, exc, t0, args)
+        content = f"{call.name} timed out after {limit:g} s."
+        return _fail(call, "timeout", content, t0, arguments=args)
+    except ToolError as exc:
+        return _fail(call, "tool_error", str(exc) or f"{call.name} failed", t0, arguments=args)
+    except (Exception, SystemExit) as exc:  # SystemExit: a tool's sys.exit() ends no episode
+        return _exception(call, exc, t0, args)
+    try:
+        content = render_result(value)
+    except (PydanticSerializationError, ValueError, TypeError, RecursionError) as exc:
+        return _fail(
+            call,
+            "exception",
+            f"{call.name} returned a value that cannot be shown ({type(exc).__name__}: {exc})",
+            t0,
+            arguments=args,
+            value=value,
+        )
+    duration = time.perf_counter() - t0
+    return ToolOutcome(call.id, call.name, content, duration=duration, arguments=args, value=value)
+
+
+def _describe(exc: BaseException) -> str:
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _exception(call: ToolCall, exc: BaseException, t0: float, args: dict[str, Any]) -> ToolOutcome:
+    trace = "".join(traceback.format_exception(exc, limit=_TRACEBACK_FRAMES))
+    return _fail(
+        call,
+        "exception",
+        _describe(exc),
+        t0,
+        arguments=args,
+        extra={"traceback": trace},
+    )
