@@ -1,0 +1,203 @@
+"""What a task file can get wrong that its pydantic models cannot see.
+
+Each function returns ``(field, message)`` pairs; the loader adds the file and the task.
+Checks that need the world (its name, its tools) run only when the world's class can be
+imported; the others always run. Contradictions with the task's own reference solution
+are reported too, because the oracle (``sandlot run --model oracle``) must pass every
+checklist: a reference that a checklist item fails is a broken task.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING, Any
+
+from sandlot.environments.checklist_checks import arguments_match, as_number, check_answer
+from sandlot.environments.tasks import (
+    AnswerCheck,
+    CalledCheck,
+    ChecklistItem,
+    JudgeCheck,
+    MaxStepsCheck,
+    NotCalledCheck,
+    OrderCheck,
+    StateCheck,
+    Task,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sandlot.environments.base import Environment
+
+__all__ = ["Problem", "check_problems", "task_problems", "world_problems"]
+
+Problem = tuple[str | None, str]  # (field path or None for the whole task, what is wrong)
+
+_SUBMIT = "submit_answer"
+
+
+def _regex_problem(pattern: str) -> str | None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression {pattern!r}: {exc}"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        as_number(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _state_problems(check: StateCheck) -> list[Problem]:
+    sources = [name for name in ("query", "file", "command") if getattr(check, name) is not None]
+    problems: list[Problem] = []
+    if len(sources) != 1:
+        got = " and ".join(sources) if sources else "none"
+        problems.append((None, f"set exactly one of query, file, command (got {got})"))
+    if check.regex is not None and (bad := _regex_problem(check.regex)):
+        problems.append(("regex", bad))
+    return problems
+
+
+def _answer_problems(check: AnswerCheck) -> list[Problem]:
+    if isinstance(check.value, list):
+        if check.match not in ("contains", "not_contains"):
+            return [
+                ("value", f"a list works with match contains or not_contains, not {check.match}")
+            ]
+        if not check.value:
+            return [("value", "an empty list, so the check always passes")]
+        return []
+    if check.match == "regex" and (bad := _regex_problem(str(check.value))):
+        return [("value", bad)]
+    if check.match == "number" and not _is_number(check.value):
+        return [("value", f"match number needs a numeric value, got {check.value!r}")]
+    if check.tolerance < 0:
+        return [("tolerance", f"must be >= 0, got {check.tolerance}")]
+    return []
+
+
+def check_problems(check: Any) -> list[Problem]:
+    """What is wrong with one check on its own: ``(field under the check or None, what)``."""
+    if isinstance(check, StateCheck):
+        return _state_problems(check)
+    if isinstance(check, AnswerCheck):
+        return _answer_problems(check)
+    if isinstance(check, CalledCheck):
+        if check.min_times < 0:
+            return [("min_times", f"must be >= 0, got {check.min_times}")]
+        if check.max_times is not None and check.max_times < check.min_times:
+            return [("max_times", f"{check.max_times} is below min_times={check.min_times}")]
+    if isinstance(check, OrderCheck):
+        repeated = sorted({t for t in check.tools if check.tools.count(t) > 1})
+        if repeated:
+            return [("tools", f"{repeated} appear more than once; order compares first calls")]
+    if isinstance(check, MaxStepsCheck):
+        limits = {"tool_calls": check.tool_calls, "model_calls": check.model_calls}
+        if all(n is None for n in limits.values()):
+            return [(None, "set tool_calls and/or model_calls")]
+        return [(k, f"must be >= 0, got {n}") for k, n in limits.items() if n is not None and n < 0]
+    if isinstance(check, JudgeCheck) and not check.rubric.strip():
+        return [("rubric", "the rubric is empty")]
+    return []
+
+
+def _reference_problems(item: ChecklistItem, task: Task) -> list[str]:
+    """Contradictions between one item and the reference solution (assumed to succeed)."""
+    reference = task.reference
+    if reference is None:
+        return []
+    calls = reference.calls
+    check = item.check
+    tools = [c.tool for c in calls]
+    fix = "fix the item or the reference"
+    if isinstance(check, AnswerCheck) and not _answer_problems(check):
+        passed, _ = check_answer(check, reference.answer)
+        if not passed:
+            return [f"the reference answer {reference.answer!r} fails this check; {fix}"]
+    if isinstance(check, CalledCheck) and tools.count(check.tool) < check.min_times:
+        return [
+            f"the reference calls {check.tool!r} {tools.count(check.tool)} time(s), "
+            f"fewer than min_times={check.min_times}; {fix}"
+        ]
+    if isinstance(check, NotCalledCheck):
+        hits = [c for c in calls if c.tool == check.tool and arguments_match(c.args, check.args)]
+        if hits:
+            return [f"the reference itself calls {check.tool!r} with {hits[0].args}; {fix}"]
+    if isinstance(check, OrderCheck):
+        missing = [t for t in check.tools if t not in tools]
+        if missing:
+            return [f"the reference never calls {missing}; {fix}"]
+    limit = check.tool_calls if isinstance(check, MaxStepsCheck) else None
+    if limit is not None and len(calls) > limit:
+        return [f"the reference makes {len(calls)} tool calls, over tool_calls={limit}; {fix}"]
+    return []
+
+
+def task_problems(task: Task) -> list[Problem]:
+    """Problems of one task that need no world: ids, check values, the reference."""
+    problems: list[Problem] = []
+    first_index: dict[str, int] = {}
+    for i, item in enumerate(task.checklist):
+        if item.id in first_index:
+            problems.append(
+                (
+                    f"checklist[{i}].id",
+                    f"checklist item id {item.id!r} is already used by "
+                    f"checklist[{first_index[item.id]}]; item ids must be unique in a task",
+                )
+            )
+        first_index.setdefault(item.id, i)
+        for sub, message in check_problems(item.check):
+            problems.append((f"checklist[{i}].check" + (f".{sub}" if sub else ""), message))
+        for message in _reference_problems(item, task):
+            problems.append((f"checklist[{i}].check", message))
+    if task.max_tool_calls < 1:
+        problems.append(("max_tool_calls", f"must be >= 1, got {task.max_tool_calls}"))
+    return problems
+
+
+def _named_tools(task: Task) -> list[tuple[str, str]]:
+    named: list[tuple[str, str]] = []
+    if task.reference:
+        named += [
+            (f"reference.calls[{i}].tool", c.tool) for i, c in enumerate(task.reference.calls)
+        ]
+    for i, item in enumerate(task.checklist):
+        check = item.check
+        if isinstance(check, CalledCheck | NotCalledCheck):
+            named.append((f"checklist[{i}].check.tool", check.tool))
+        elif isinstance(check, OrderCheck):
+            named += [(f"checklist[{i}].check.tools[{j}]", t) for j, t in enumerate(check.tools)]
+    return named
+
+
+def world_problems(task: Task, cls: type[Environment]) -> list[Problem]:
+    """Problems only the world can see: tools it does not have, state checks it cannot
+    answer (when the world class offers ``state_check_problem(check) -> str | None``)."""
+    problems: list[Problem] = []
+    tools = cls.default_toolset().names()
+    for where, name in _named_tools(task):
+        if name in tools:
+            continue
+        close = difflib.get_close_matches(name, tools, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        if name == _SUBMIT:
+            hint = "; submit_answer ends the episode and is not a checked tool call (use an answer check)"
+        problems.append(
+            (
+                where,
+                f"no tool {name!r} in environment {task.environment!r}{hint}; tools: "
+                f"{', '.join(sorted(tools))}",
+            )
+        )
+    state_check_problem = getattr(cls, "state_check_problem", None)
+    if callable(state_check_problem):
+        for i, item in enumerate(task.checklist):
+            if isinstance(item.check, StateCheck) and (bad := state_check_problem(item.check)):
+                problems.append((f"checklist[{i}].check", str(bad)))
+    return problems

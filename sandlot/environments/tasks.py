@@ -1,0 +1,158 @@
+"""Tasks and their checklists: the pydantic models of a task file.
+
+A task file (YAML or JSON) holds either one task, a list of tasks, or a mapping
+``{"environment": NAME, "defaults": {...}, "tasks": [...]}`` whose ``environment`` and
+``defaults`` apply to every task that does not set them. See docs/tasks.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AnswerCheck",
+    "CalledCheck",
+    "Check",
+    "ChecklistItem",
+    "JudgeCheck",
+    "MaxStepsCheck",
+    "NotCalledCheck",
+    "OrderCheck",
+    "ReferenceCall",
+    "ReferenceSolution",
+    "StateCheck",
+    "Task",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StateCheck(_Strict):
+    """A predicate over the final environment state, evaluated by the environment.
+
+    Exactly one of ``query`` (SQL on the world's database), ``file`` (a path in the
+    sandbox) or ``command`` (a shell command in the sandbox) is set. The expectation:
+    ``equals`` (the query's single value / the file's text / the command's stdout,
+    stripped), ``contains`` (substring), ``regex``, ``rows`` (the query's full result as a
+    list of lists), ``exit_code`` (for commands), ``exists`` (file exists or not; query
+    returns at least one row or not).
+    """
+
+    type: Literal["state"] = "state"
+    query: str | None = None
+    file: str | None = None
+    command: str | None = None
+    equals: Any = None
+    contains: str | None = None
+    regex: str | None = None
+    rows: list[list[Any]] | None = None
+    exit_code: int | None = None
+    exists: bool | None = None
+    tolerance: float | None = None
+
+
+class CalledCheck(_Strict):
+    """The tool was called (successfully, unless ``allow_error``), optionally with these
+    arguments (a subset match: every given key must equal the call's value), at least
+    ``min_times`` and at most ``max_times`` times."""
+
+    type: Literal["called"] = "called"
+    tool: str
+    args: dict[str, Any] | None = None
+    min_times: int = 1
+    max_times: int | None = None
+    allow_error: bool = False
+
+
+class NotCalledCheck(_Strict):
+    """The tool was never called (with these arguments, when given)."""
+
+    type: Literal["not_called"] = "not_called"
+    tool: str
+    args: dict[str, Any] | None = None
+
+
+class OrderCheck(_Strict):
+    """These tools were each called, first calls in this order (others may come between)."""
+
+    type: Literal["order"] = "order"
+    tools: list[str] = Field(min_length=2)
+
+
+class MaxStepsCheck(_Strict):
+    """The episode used at most ``tool_calls`` tool calls and/or ``model_calls`` model calls."""
+
+    type: Literal["max_steps"] = "max_steps"
+    tool_calls: int | None = None
+    model_calls: int | None = None
+
+
+class AnswerCheck(_Strict):
+    """The final answer matches: ``exact`` (after stripping; ``case_sensitive`` optional),
+    ``contains`` (all of ``value`` if a list), ``not_contains``, ``regex``, or ``number``
+    (the first number in the answer is within ``tolerance`` of ``value``)."""
+
+    type: Literal["answer"] = "answer"
+    match: Literal["exact", "contains", "not_contains", "regex", "number"] = "contains"
+    value: Any
+    tolerance: float = 0.0
+    case_sensitive: bool = False
+
+
+class JudgeCheck(_Strict):
+    """An LLM judges the item against ``rubric``; skipped, with the reason recorded,
+    when no model can judge."""
+
+    type: Literal["judge"] = "judge"
+    rubric: str
+
+
+Check = Annotated[
+    StateCheck
+    | CalledCheck
+    | NotCalledCheck
+    | OrderCheck
+    | MaxStepsCheck
+    | AnswerCheck
+    | JudgeCheck,
+    Field(discriminator="type"),
+]
+
+
+class ChecklistItem(_Strict):
+    id: str
+    description: str = ""
+    weight: float = Field(default=1.0, ge=0)
+    required: bool = True
+    check: Check
+
+
+class ReferenceCall(_Strict):
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReferenceSolution(_Strict):
+    """The calls a correct agent makes, in order, and its final answer."""
+
+    calls: list[ReferenceCall] = Field(default_factory=list)
+    answer: str = ""
+
+
+class Task(_Strict):
+    """One task: where it runs, what to do, where it starts, how it is checked."""
+
+    id: str
+    environment: str
+    instruction: str
+    initial_state: dict[str, Any] = Field(default_factory=dict)
+    reference: ReferenceSolution | None = None
+    checklist: list[ChecklistItem] = Field(default_factory=list)
+    max_tool_calls: int = 30
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = Field(default=None, exclude=True)

@@ -1,0 +1,158 @@
+"""The store world: an in-process business system on a private SQLite copy per episode."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from typing import Any
+
+from sandlot.environments.base import Environment
+from sandlot.environments.tasks import StateCheck, Task
+from sandlot.environments.worlds.store import tools_lookup, tools_orders, tools_service
+from sandlot.environments.worlds.store.schema import TODAY, seed
+from sandlot.environments.worlds.store.state import StoreState
+from sandlot.tools import Tool, Toolset
+
+__all__ = ["StoreEnvironment", "evaluate_query"]
+
+_TEMPLATE: sqlite3.Connection | None = None
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _template() -> sqlite3.Connection:
+    """The seeded database, built once per process; episodes get copies of it."""
+    global _TEMPLATE
+    with _TEMPLATE_LOCK:
+        if _TEMPLATE is None:
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
+            seed(conn)
+            _TEMPLATE = conn
+        return _TEMPLATE
+
+
+def _values_equal(actual: Any, expected: Any, tolerance: float) -> bool:
+    if isinstance(expected, bool) and isinstance(actual, int):
+        return bool(actual) == expected
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return abs(float(actual) - float(expected)) <= tolerance
+    if isinstance(actual, int | float) and isinstance(expected, str):
+        try:
+            return abs(float(actual) - float(expected)) <= tolerance
+        except ValueError:
+            return False
+    return actual == expected
+
+
+def evaluate_query(conn: sqlite3.Connection, check: StateCheck) -> tuple[bool, Any]:
+    """A state check's SQL query and expectation, on any connection (live or snapshot)."""
+    if check.query is None:
+        return False, {"error": "the store world has no files or commands; use query"}
+    try:
+        cur = conn.execute(check.query)
+        result = [list(r) for r in cur.fetchall()]
+    except sqlite3.Error as exc:
+        return False, {"query": check.query, "error": f"{type(exc).__name__}: {exc}"}
+    evidence: dict[str, Any] = {"query": check.query, "rows": result[:20]}
+    value = result[0][0] if result and result[0] else None
+    tol = check.tolerance if check.tolerance is not None else 1e-9
+    passed = True
+    if check.exists is not None:
+        passed &= bool(result) == check.exists
+        evidence["expected_exists"] = check.exists
+    if check.rows is not None:
+        passed &= len(result) == len(check.rows) and all(
+            len(a) == len(b) and all(_values_equal(x, y, tol) for x, y in zip(a, b, strict=True))
+            for a, b in zip(result, check.rows, strict=True)
+        )
+        evidence["expected_rows"] = check.rows
+    if check.equals is not None or (
+        check.rows is None
+        and check.exists is None
+        and check.contains is None
+        and check.regex is None
+    ):
+        passed &= _values_equal(value, check.equals, tol)
+        evidence["expected"] = check.equals
+    if check.contains is not None:
+        passed &= value is not None and check.contains in str(value)
+        evidence["expected_contains"] = check.contains
+    if check.regex is not None:
+        passed &= value is not None and re.search(check.regex, str(value)) is not None
+        evidence["expected_regex"] = check.regex
+    return bool(passed), evidence
+
+
+class StoreEnvironment(Environment):
+    """A small store: customers, products, orders, refunds, returns, store credit,
+    discount codes and support tickets, with business rules that refuse with reasons."""
+
+    name = "store"
+    initial_state_keys = frozenset({"sql", "today"})
+    description = "An online store's back office: 20 tools over a private SQLite database."
+
+    @classmethod
+    def default_toolset(cls) -> Toolset:
+        tools: list[Tool] = []
+        for module in (tools_lookup, tools_orders, tools_service):
+            tools += [
+                getattr(module, n) for n in module.__all__ if isinstance(getattr(module, n), Tool)
+            ]
+        return Toolset("store", tools)
+
+    async def reset(self, task: Task) -> None:
+        self.check_initial_state(task)
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        template = _template()
+        with _TEMPLATE_LOCK:
+            template.backup(conn)
+        for statement in task.initial_state.get("sql", []):
+            try:
+                conn.execute(statement)
+            except sqlite3.Error as exc:
+                conn.close()
+                raise ValueError(
+                    f"task {task.id!r}: initial_state sql {statement!r} failed: {exc}"
+                ) from exc
+        conn.commit()
+        self.task = task
+        self.state = StoreState(conn=conn, today=str(task.initial_state.get("today", TODAY)))
+
+    async def check_state(self, check: StateCheck) -> tuple[bool, Any]:
+        with self.state.lock:
+            return evaluate_query(self.state.conn, check)
+
+    def snapshot(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        with self.state.lock:
+            tables = [
+                r[0]
+                for r in self.state.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
+            for table in tables:
+                cur = self.state.conn.execute(f"SELECT * FROM {table}")  # noqa: S608 - names from sqlite_master
+                out[table] = {
+                    "columns": [d[0] for d in cur.description],
+                    "rows": [list(r) for r in cur.fetchall()],
+                }
+        return {"today": self.state.today, "tables": out}
+
+    @classmethod
+    def check_snapshot(cls, snapshot: dict[str, Any], check: StateCheck) -> tuple[bool, Any]:
+        conn = sqlite3.connect(":memory:")
+        try:
+            for table, data in snapshot.get("tables", {}).items():
+                cols = ", ".join(f'"{c}"' for c in data["columns"])
+                conn.execute(f'CREATE TABLE "{table}" ({cols})')
+                marks = ", ".join("?" for _ in data["columns"])
+                conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', data["rows"])
+            return evaluate_query(conn, check)
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        if self.state is not None:
+            self.state.conn.close()
+        await super().close()
