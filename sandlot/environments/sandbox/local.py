@@ -1,0 +1,122 @@
+"""The local backend: a subprocess in a temporary directory, with rlimits. It does not
+isolate anything — it exists for machines without Docker, and says so."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from sandlot.environments.sandbox.agent import run_command
+from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits
+from sandlot.environments.sandbox.output import to_exec_result
+from sandlot.environments.sandbox.threads import run_blocking
+
+__all__ = ["LocalSandbox", "NotIsolatedWarning"]
+
+
+class NotIsolatedWarning(UserWarning):
+    """The local sandbox runs commands as the current user on this machine."""
+
+
+_warned = False
+
+
+class LocalSandbox(Sandbox):
+    """Commands run in a private temporary directory, in their own session, with CPU,
+    memory, process and file-size limits; timeouts kill the whole process group.
+
+    Paths: relative paths and paths under ``/work`` map into the temporary directory, so
+    the same tasks run on both backends. Other absolute paths are the host's own.
+    """
+
+    backend = "local"
+    isolated = False
+
+    def __init__(self, limits: SandboxLimits | None = None) -> None:
+        global _warned
+        if not _warned:
+            _warned = True
+            warnings.warn(
+                "the local sandbox does not isolate: commands run as this user on this "
+                "machine; use the docker backend for untrusted code",
+                NotIsolatedWarning,
+                stacklevel=2,
+            )
+        self.limits = limits or SandboxLimits()
+        self.root = Path(tempfile.mkdtemp(prefix="sandlot-local-"))
+        self.workdir = str(self.root)
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+
+    def _path(self, path: str) -> str:
+        """``/work`` and paths under it, and relative paths, map into the temporary
+        directory (the docker backend's work dir is ``/work``)."""
+        if path == "/work" or path.startswith("/work/"):
+            return str(self.root / path[len("/work") :].lstrip("/"))
+        return path if os.path.isabs(path) else str(self.root / path)
+
+    async def exec(
+        self,
+        cmd: str | list[str],
+        timeout: float | None = None,
+        stdin: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> ExecResult:
+        """Run ``cmd`` in the temporary directory (see :class:`Sandbox`)."""
+        self._check_open()
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        limits = self.limits
+        base_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.root),
+            "LANG": "C.UTF-8",
+            "TMPDIR": str(self.root),
+            "SANDLOT_WORKDIR": str(self.root),
+        }
+        request = {
+            "cmd": cmd,
+            "timeout": timeout or limits.timeout,
+            "cap": limits.output_bytes,
+            "env": env or {},
+            "base_env": base_env,
+            "cwd": self._path(cwd) if cwd else str(self.root),
+            "stdin": base64.b64encode(data).decode() if data else None,
+            "file_size": limits.file_size_mb * 1024 * 1024,
+            "cpu_seconds": int(timeout or limits.timeout) + 1,
+            "memory": limits.memory_mb * 1024 * 1024,
+            # RLIMIT_NPROC counts every process of the user, so it is only a loose guard.
+            "nproc": 0 if os.geteuid() == 0 else limits.pids + len(os.listdir("/proc")),
+        }
+        return to_exec_result(await run_blocking(run_command, request))
+
+    async def read_file(self, path: str, *, binary: bool = False) -> str | bytes:
+        """Read a file (see :meth:`_path` for where); FileNotFoundError when missing."""
+        self._check_open()
+        data = await run_blocking(Path(self._path(path)).read_bytes)
+        return data if binary else data.decode("utf-8", errors="replace")
+
+    async def write_file(self, path: str, content: str | bytes) -> None:
+        """Write a file, creating its parent directories."""
+        self._check_open()
+        target = Path(self._path(path))
+        data = content.encode() if isinstance(content, str) else content
+
+        def write() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+        await run_blocking(write)
+
+    async def close(self) -> None:
+        """Delete the temporary directory; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            await run_blocking(shutil.rmtree, self.root, True)
