@@ -1,0 +1,3 @@
+"""sandlot subpackage."""
+
+__all__: list[str] = []

@@ -1,0 +1,38 @@
+"""The LangGraph StateGraph: planner → retriever → executor ⟲, with conditional edges for
+next step, re-plan and finish. One compiled graph serves every episode; the live objects
+of an episode travel as run-scoped context."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from sandlot.agents.executor import executor
+from sandlot.agents.nodes import finish, planner, retriever, route
+from sandlot.agents.runtime import EpisodeRuntime
+from sandlot.agents.state import EpisodeState
+
+__all__ = ["build_graph", "default_graph"]
+
+
+def build_graph(checkpointer: Any = None) -> Any:
+    """Compile the episode graph, with an optional LangGraph checkpointer (for resume)."""
+    g = StateGraph(EpisodeState, context_schema=EpisodeRuntime)
+    g.add_node("planner", planner)
+    g.add_node("retriever", retriever)
+    g.add_node("executor", executor)
+    g.add_node("finish", finish)
+    g.add_edge(START, "planner")
+    g.add_conditional_edges("planner", route, ["retriever", "executor", "finish"])
+    g.add_conditional_edges("retriever", route, ["executor", "finish"])
+    g.add_conditional_edges("executor", route, ["executor", "retriever", "planner", "finish"])
+    g.add_edge("finish", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+@lru_cache(maxsize=1)
+def default_graph() -> Any:
+    """The graph without a checkpointer, compiled once per process."""
+    return build_graph()

@@ -1,0 +1,56 @@
+"""Models: one async interface (messages + tool schemas in, an assistant message out).
+
+``OpenAIModel`` talks to any OpenAI-compatible endpoint; ``ScriptedModel``,
+``OracleModel`` and ``ReplayModel`` need no network. ``make_model(spec)`` builds one
+from a spec string such as ``"oracle"`` or ``"openai:gpt-4o-mini"``. See docs/models.md.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from sandlot.agents.models.base import (
+    Model,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    Purpose,
+    Usage,
+)
+from sandlot.agents.models.oracle import FINAL_STEP, SUBMIT_TOOL, OracleModel, oracle_step
+from sandlot.agents.models.registry import MODEL_SPECS, make_model
+from sandlot.agents.models.replay import ReplayModel, response_from_payload
+from sandlot.agents.models.scripted import ResponseLike, ScriptedModel, call, text, to_response
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sandlot.agents.models.openai import OpenAIModel
+
+__all__ = [
+    "FINAL_STEP",
+    "MODEL_SPECS",
+    "SUBMIT_TOOL",
+    "Model",
+    "ModelError",
+    "ModelRequest",
+    "ModelResponse",
+    "OpenAIModel",
+    "OracleModel",
+    "Purpose",
+    "ReplayModel",
+    "ResponseLike",
+    "ScriptedModel",
+    "Usage",
+    "call",
+    "make_model",
+    "oracle_step",
+    "response_from_payload",
+    "text",
+    "to_response",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The openai SDK takes most of a second to import; load it only when asked for.
+    if name == "OpenAIModel":
+        from sandlot.agents.models.openai import OpenAIModel
+
+        return OpenAIModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

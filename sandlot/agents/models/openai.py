@@ -1,0 +1,198 @@
+"""A model behind any OpenAI-compatible chat completions endpoint, through the openai SDK.
+
+Retries are the SDK's own: connection errors, timeouts, 408, 409, 429 and 5xx are
+retried ``max_retries`` times with exponential backoff (0.5 s doubling to 8 s, with
+jitter), honouring ``retry-after``/``retry-after-ms`` headers up to two minutes.
+This module's absolute ``import openai`` reaches the SDK, not this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import openai
+
+from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse, Usage
+from sandlot.tools.calls import ToolCall
+
+__all__ = ["OpenAIModel", "parse_completion"]
+
+# A local server (llama.cpp, vLLM, a test double) usually wants no key; the SDK insists on one.
+_NO_KEY = "unused"
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+class OpenAIModel(Model):
+    """Chat completions with tool calling against OpenAI or any compatible server.
+
+    Args:
+        model: The model name; defaults to $SANDLOT_MODEL, then $OPENAI_MODEL.
+        base_url: The API base URL (ending in ``/v1``); defaults to $OPENAI_BASE_URL,
+            then the SDK's default (api.openai.com).
+        api_key: Defaults to $OPENAI_API_KEY. When a base_url is set and no key is
+            found, the placeholder ``"unused"`` is sent (for local servers without auth).
+        timeout: Seconds for one HTTP attempt.
+        max_retries: Retries after the first attempt (the SDK's backoff).
+        temperature: Sent only when set.
+        parallel_tool_calls: Sent only when set and tools are offered.
+        extra_body: Extra JSON fields for servers with their own options.
+
+    Raises:
+        ModelError: No model name or no API key could be found.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        temperature: float | None = None,
+        parallel_tool_calls: bool | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
+        model = model or _env("SANDLOT_MODEL", "OPENAI_MODEL")
+        if not model:
+            raise ModelError(
+                "no model name for the openai model: pass one ('openai:gpt-4o-mini', "
+                "--model openai:NAME) or set SANDLOT_MODEL (or OPENAI_MODEL)"
+            )
+        base_url = base_url or _env("OPENAI_BASE_URL")
+        api_key = api_key or _env("OPENAI_API_KEY") or (_NO_KEY if base_url else None)
+        if not api_key:
+            raise ModelError(
+                "no API key for the openai model: set OPENAI_API_KEY (or pass api_key=...); "
+                "for a local server without auth, set OPENAI_BASE_URL / base_url instead"
+            )
+        self.name = model
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.temperature = temperature
+        self.parallel_tool_calls = parallel_tool_calls
+        self.extra_body = dict(extra_body or {})
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
+
+    def secrets(self) -> list[str]:
+        key = self._client.api_key
+        return [key] if key and key != _NO_KEY else []
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        params: dict[str, Any] = {"model": self.name, "messages": request.messages}
+        if request.tools:
+            # An empty tools list is an error on some servers: omit it instead.
+            params["tools"] = request.tools
+            if self.parallel_tool_calls is not None:
+                params["parallel_tool_calls"] = self.parallel_tool_calls
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.extra_body:
+            params["extra_body"] = self.extra_body
+        where = f"model {self.name!r} at {self._client.base_url}"
+        retries = f"{self.max_retries} {'retry' if self.max_retries == 1 else 'retries'}"
+        try:
+            completion = await self._client.chat.completions.create(**params)
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            # The SDK retries only these; other statuses fail at the first answer.
+            tried = f" after {retries}" if status in (408, 409, 429) or status >= 500 else ""
+            hint = "; check OPENAI_API_KEY / api_key" if status in (401, 403) else ""
+            raise ModelError(
+                f"{where} answered HTTP {status}{tried}: {_short(exc.message)}{hint}"
+            ) from exc
+        except openai.APITimeoutError as exc:
+            raise ModelError(
+                f"{where} timed out ({self.timeout} s per attempt, {retries}); "
+                "raise the timeout or check the server"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise ModelError(
+                f"cannot reach {where} after {retries}: {exc.__cause__ or exc}; "
+                "check the base URL and that the server is running"
+            ) from exc
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{where} sent a body that is not JSON: {exc}") from exc
+        except (openai.OpenAIError, ValueError) as exc:
+            # APIResponseValidationError and the like: a body the SDK could not read.
+            raise ModelError(
+                f"{where} sent a response that cannot be read: {_short(str(exc))}"
+            ) from exc
+        return parse_completion(completion, where)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def describe(self) -> dict[str, Any]:
+        # Never the key: this goes into trace files.
+        return {
+            "name": self.name,
+            "kind": type(self).__name__,
+            "base_url": str(self._client.base_url),
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "temperature": self.temperature,
+        }
+
+
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def parse_completion(completion: Any, where: str = "the model") -> ModelResponse:
+    """A ModelResponse from the SDK's ChatCompletion, checking what the SDK does not.
+
+    The SDK builds responses without validation, so a server that leaves out ``choices``
+    or ``message`` gives ``None`` or a plain object here rather than an error.
+
+    Raises:
+        ModelError: The completion has no choices, no message, or is not an object.
+    """
+    if not hasattr(completion, "model_dump"):
+        raise ModelError(
+            f"{where} sent a body that is not a chat completion object: {_short(repr(completion))}"
+        )
+    raw = completion.model_dump()
+    shown = _short(json.dumps(completion.model_dump(exclude_none=True), default=str))
+    choices = getattr(completion, "choices", None)
+    if not choices:
+        raise ModelError(f"{where} sent a completion without choices: {shown}")
+    message = getattr(choices[0], "message", None)
+    if message is None:
+        raise ModelError(f"{where} sent a choice without a message: {shown}")
+    calls: list[ToolCall] = []
+    for i, tool_call in enumerate(getattr(message, "tool_calls", None) or []):
+        function = getattr(tool_call, "function", None)
+        if function is None or not getattr(function, "name", None):
+            raise ModelError(f"{where} sent tool call {i} without a function name")
+        calls.append(
+            ToolCall(
+                id=getattr(tool_call, "id", None) or f"call_{i + 1}",
+                name=function.name,
+                arguments=getattr(function, "arguments", None) or "{}",
+            )
+        )
+    usage_obj = getattr(completion, "usage", None)
+    usage = Usage(
+        prompt_tokens=int(getattr(usage_obj, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage_obj, "completion_tokens", 0) or 0),
+    )
+    return ModelResponse(
+        content=getattr(message, "content", None),
+        tool_calls=calls,
+        usage=usage,
+        model=getattr(completion, "model", None) or "",
+        raw=raw,
+    )

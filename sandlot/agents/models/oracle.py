@@ -1,0 +1,123 @@
+"""The oracle: plays a task's reference solution through the same graph as a real model.
+
+It validates tasks and checklists (the oracle should pass its own task) and demos the
+whole pipeline offline. It keeps no state: everything it does is derived from the
+request, so one instance can serve many concurrent episodes.
+
+Rules (see docs/models.md):
+
+* plan: one step per reference call, ``"Use TOOL (DESCRIPTION) with k=v, ..."`` (the
+  tool's one-line description makes BM25 retrieval find it), then :data:`FINAL_STEP`.
+* replan: the steps of the reference calls not yet made, then :data:`FINAL_STEP`. The
+  calls made are counted from the assistant tool calls in the request's messages; when
+  the planner does not see the conversation (sandlot's does not), from the completed
+  steps that are oracle call steps (``metadata["completed"]``); the larger count wins.
+* execute: ``made`` = non-submit tool calls in the request's messages. In a plan whose
+  last step is :data:`FINAL_STEP` (the oracle's own shape), a non-final step emits the
+  next reference call when ``step_calls == 0`` and replies "Step done." otherwise; the
+  final step emits any reference call still missing, then ``submit_answer``. Any other
+  plan (e.g. the single-agent baseline's one step) gets the next reference call until
+  all are made, then ``submit_answer``.
+* judge: refused with ModelError.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse
+from sandlot.tools.calls import ToolCall
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sandlot.environments.tasks import ReferenceCall, ReferenceSolution
+
+__all__ = ["FINAL_STEP", "SUBMIT_TOOL", "OracleModel", "oracle_step"]
+
+SUBMIT_TOOL = "submit_answer"
+FINAL_STEP = "Give the final answer to the user."
+_STEP_DONE = "Step done."
+
+
+def oracle_step(call: ReferenceCall, descriptions: dict[str, str] | None = None) -> str:
+    """The plan step text the oracle writes for one reference call."""
+    text = f"Use {call.tool}"
+    description = (descriptions or {}).get(call.tool, "").strip().rstrip(".")
+    if description:
+        text += f" ({description})"
+    if call.args:
+        args = ", ".join(
+            f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in call.args.items()
+        )
+        text += f" with {args}"
+    return text
+
+
+def _assistant_calls(messages: list[dict[str, Any]]) -> list[str]:
+    """Names of every tool call the assistant made in the conversation, in order."""
+    names: list[str] = []
+    for message in messages:
+        if message.get("role") == "assistant":
+            for tool_call in message.get("tool_calls") or []:
+                names.append(tool_call.get("function", {}).get("name", ""))
+    return names
+
+
+class OracleModel(Model):
+    """Plays ``request.task.reference``; answers plan and execute requests, refuses judge."""
+
+    name = "oracle"
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        reference = self._reference(request)
+        if request.purpose == "plan":
+            return self._plan(request, reference)
+        if request.purpose == "execute":
+            return self._execute(request, reference)
+        raise ModelError(
+            f"the oracle cannot judge (purpose {request.purpose!r}); "
+            "configure a real model for judge checks"
+        )
+
+    @staticmethod
+    def _reference(request: ModelRequest) -> ReferenceSolution:
+        task = request.task
+        if task is None:
+            raise ModelError("the oracle needs the task in the request (ModelRequest.task is None)")
+        if task.reference is None:
+            raise ModelError(
+                f"task {task.id!r} has no reference solution, so the oracle cannot play it; "
+                "add a 'reference' with 'calls' and 'answer' to the task"
+            )
+        return task.reference
+
+    def _plan(self, request: ModelRequest, reference: ReferenceSolution) -> ModelResponse:
+        descriptions = request.metadata.get("tool_descriptions") or {}
+        steps = [oracle_step(c, descriptions) for c in reference.calls]
+        if request.metadata.get("replan"):
+            in_messages = sum(1 for n in _assistant_calls(request.messages) if n != SUBMIT_TOOL)
+            own = set(steps)
+            completed = sum(1 for s in request.metadata.get("completed") or [] if s in own)
+            steps = steps[max(in_messages, completed) :]
+        return ModelResponse(content=json.dumps({"steps": [*steps, FINAL_STEP]}), model=self.name)
+
+    def _execute(self, request: ModelRequest, reference: ReferenceSolution) -> ModelResponse:
+        names = _assistant_calls(request.messages)
+        made = sum(1 for n in names if n != SUBMIT_TOOL)
+        call_id = f"oracle_{len(names) + 1}"
+        plan = request.metadata.get("plan") or []
+        step = request.step_index or 0
+        oracle_shape = bool(plan) and plan[-1] == FINAL_STEP
+        if oracle_shape and step < len(plan) - 1:
+            if request.metadata.get("step_calls", 0) == 0 and made < len(reference.calls):
+                return self._call(call_id, reference.calls[made])
+            return ModelResponse(content=_STEP_DONE, model=self.name)
+        if made < len(reference.calls):
+            return self._call(call_id, reference.calls[made])
+        submit = ToolCall(call_id, SUBMIT_TOOL, json.dumps({"answer": reference.answer}))
+        return ModelResponse(tool_calls=[submit], model=self.name)
+
+    def _call(self, call_id: str, call: ReferenceCall) -> ModelResponse:
+        return ModelResponse(
+            tool_calls=[ToolCall(call_id, call.tool, json.dumps(call.args))], model=self.name
+        )

@@ -1,0 +1,180 @@
+"""The planner, retriever and finish nodes. Each is a plain async function from the
+episode state (and the run-scoped EpisodeRuntime) to a partial state update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from sandlot.agents.models.base import ModelRequest
+from sandlot.agents.prompts import (
+    PLANNER_SYSTEM,
+    parse_plan,
+    planner_user_message,
+    step_message,
+)
+from sandlot.agents.runtime import EpisodeRuntime
+from sandlot.agents.state import EpisodeState, PlanStep
+
+__all__ = ["finish", "planner", "retriever", "route"]
+
+
+def route(state: EpisodeState) -> str:
+    """Conditional edges follow the route the last node chose."""
+    return state["route"]
+
+
+def _one_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
+    rt = runtime.context
+    task = rt.task
+    with rt.node("planner", state["step"]) as node:
+        first = not state["plan"]
+        messages: list[dict[str, Any]] = []
+        if first:
+            messages.append({"role": "user", "content": task.instruction})
+        if rt.single:
+            # The single-agent baseline: one step, every tool, no planner call.
+            plan = [PlanStep(text=task.instruction, status="active", result=None)]
+            rt.offered_now = frozenset(rt.toolset.names())
+            rt.recorder.event(
+                "plan",
+                "plan",
+                {"steps": [task.instruction], "replan": False, "reason": "single agent"},
+                parent=node.seq,
+            )
+            return {
+                "plan": plan,
+                "step": 0,
+                "messages": messages,
+                "offered": rt.toolset.names(),
+                "step_calls": 0,
+                "route": "executor",
+            }
+
+        done = [s for s in state["plan"] if s["status"] == "done"]
+        failed = next((s for s in state["plan"] if s["status"] == "failed"), None)
+        descriptions = {t.name: _one_line(t.description) for t in rt.toolset}
+        request = ModelRequest(
+            messages=[
+                {"role": "system", "content": PLANNER_SYSTEM},
+                {
+                    "role": "user",
+                    "content": planner_user_message(
+                        task.instruction,
+                        descriptions,
+                        completed=[s["text"] for s in done],
+                        failed=failed["text"] if failed else None,
+                        reason=failed["result"] if failed else None,
+                    ),
+                },
+            ],
+            purpose="plan",
+            task=task,
+            episode_id=rt.recorder.episode_id,
+            metadata={
+                "tool_descriptions": descriptions,
+                "replan": not first,
+                "completed": [s["text"] for s in done],
+                "failed": failed["text"] if failed else None,
+            },
+        )
+        response, error = await rt.call_model(request, parent=node.seq)
+        if error is not None:
+            return {
+                "messages": messages,
+                "status": "error",
+                "error": f"planner model call failed: {error}",
+                "route": "finish",
+                "model_calls": state["model_calls"] + 1,
+            }
+        assert response is not None
+        steps, note = parse_plan(response.content)
+        if not steps:
+            # A plan we cannot read still leaves the request itself as the one step.
+            steps = [task.instruction]
+        plan = [*done, *(PlanStep(text=s, status="pending", result=None) for s in steps)]
+        reason = note
+        if not first:
+            reason = f"step failed: {failed['text']}" if failed else "re-plan"
+            messages.append(
+                {
+                    "role": "user",
+                    "content": "The plan was revised. Remaining steps:\n"
+                    + "\n".join(f"- {s}" for s in steps),
+                }
+            )
+        rt.recorder.event(
+            "plan",
+            "replan" if not first else "plan",
+            {"steps": [s["text"] for s in plan], "replan": not first, "reason": reason},
+            parent=node.seq,
+        )
+        return {
+            "plan": plan,
+            "step": len(done),
+            "messages": messages,
+            "replans": state["replans"] + (0 if first else 1),
+            "model_calls": state["model_calls"] + 1,
+            "prompt_tokens": state["prompt_tokens"] + response.usage.prompt_tokens,
+            "completion_tokens": state["completion_tokens"] + response.usage.completion_tokens,
+            "route": "retriever",
+        }
+
+
+async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
+    rt = runtime.context
+    step = state["step"]
+    plan = [dict(s) for s in state["plan"]]
+    with rt.node("retriever", step) as node:
+        query = plan[step]["text"]
+        assert rt.retriever is not None
+        ranked = rt.retriever.rank(query)
+        offered = [r.tool for r in ranked[: rt.config.k]]
+        expected = rt.expected_tools()
+        hit = None if not expected else all(t in offered for t in expected)
+        rt.recorder.event(
+            "retrieval",
+            "bm25",
+            {
+                "step_index": step,
+                "query": query,
+                "ranked": [{"tool": r.tool, "score": r.score} for r in ranked[:20]],
+                "k": rt.config.k,
+                "offered": offered,
+                "expected": expected,
+                "hit": hit,
+            },
+            parent=node.seq,
+        )
+        plan[step]["status"] = "active"
+        rt.offered_now = frozenset(offered)
+        return {
+            "plan": plan,
+            "offered": offered,
+            "step_calls": 0,
+            "messages": [
+                {"role": "user", "content": step_message(step, len(plan), plan[step]["text"])}
+            ],
+            "route": "executor",
+        }
+
+
+async def finish(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
+    rt = runtime.context
+    with rt.node("finish", state["step"]) as node:
+        answer = state.get("answer")
+        if answer is None and state["status"] != "error":
+            # No submit_answer: the last thing the agent said to the user is its answer.
+            for message in reversed(state["messages"]):
+                if message.get("role") == "assistant" and message.get("content"):
+                    answer = message["content"]
+                    break
+        status = "done" if state["status"] == "running" else state["status"]
+        if answer is not None:
+            rt.recorder.event("answer", "answer", {"answer": answer}, parent=node.seq)
+        return {"answer": answer, "status": status, "route": "finish"}

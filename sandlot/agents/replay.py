@@ -1,0 +1,174 @@
+"""Re-execution replay: run a recorded episode again with the recorded model outputs and
+fresh tools, compare every tool result with the recorded one, and score it again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandlot.agents.models.oracle import SUBMIT_TOOL
+from sandlot.agents.models.replay import ReplayModel
+from sandlot.agents.results import EpisodeResult
+from sandlot.agents.runner import agent_config, open_store, run_episode
+
+__all__ = ["Divergence", "ReplayError", "ReplayReport", "compare_tool_calls", "replay_episode"]
+
+
+class ReplayError(LookupError):
+    """The episode cannot be replayed (unknown id, or its task is not in the trace)."""
+
+
+@dataclass
+class Divergence:
+    """The first tool call whose replayed result differs from the recorded one."""
+
+    index: int  # position among the episode's tool calls, from 0
+    step: int | None  # the plan step it belonged to
+    tool: str
+    arguments: Any
+    recorded: str | None
+    new: str | None
+    reason: str
+
+    def describe(self) -> str:
+        return (
+            f"tool call {self.index + 1} (plan step {(self.step or 0) + 1}, {self.tool}): "
+            f"{self.reason}\n  recorded: {_short(self.recorded)}\n  new:      {_short(self.new)}"
+        )
+
+
+@dataclass
+class ReplayReport:
+    original: str
+    replay: EpisodeResult
+    compared: int
+    divergence: Divergence | None = None
+    original_score: float | None = None
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def matched(self) -> bool:
+        return self.divergence is None
+
+
+def _short(text: str | None, limit: int = 200) -> str:
+    if text is None:
+        return "(none)"
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def _tool_calls(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in sorted(events, key=lambda e: e["seq"])
+        if e["kind"] == "tool_call" and e["name"] != SUBMIT_TOOL
+    ]
+
+
+def compare_tool_calls(
+    recorded: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Divergence | None]:
+    """Compare two episodes' tool_call events in order; (per-call comparisons, first
+    divergence or None)."""
+    comparisons: list[dict[str, Any]] = []
+    first: Divergence | None = None
+    for i in range(max(len(recorded), len(new))):
+        old = recorded[i] if i < len(recorded) else None
+        cur = new[i] if i < len(new) else None
+        if old is None or cur is None:
+            there = old or cur
+            assert there is not None
+            reason = (
+                "the replay made an extra tool call"
+                if old is None
+                else "the replay stopped before this call"
+            )
+            match, fields = False, reason
+        else:
+            diffs = [f for f in ("name",) if old["name"] != cur["name"]]
+            diffs += [
+                f
+                for f in ("arguments", "content", "ok")
+                if old["payload"].get(f) != cur["payload"].get(f)
+            ]
+            match, fields = not diffs, ", ".join(diffs)
+            there = old
+        comparisons.append(
+            {
+                "index": i,
+                "tool": there["name"],
+                "match": match,
+                "differs": None if match else fields,
+            }
+        )
+        if not match and first is None:
+            first = Divergence(
+                index=i,
+                step=there["payload"].get("step_index"),
+                tool=there["name"],
+                arguments=there["payload"].get("arguments"),
+                recorded=None if old is None else old["payload"].get("content"),
+                new=None if cur is None else cur["payload"].get("content"),
+                reason=fields if old is not None and cur is not None else str(fields),
+            )
+    return comparisons, first
+
+
+async def replay_episode(
+    db: str | Path,
+    episode_id: str,
+    *,
+    env_options: dict[str, Any] | None = None,
+) -> ReplayReport:
+    """Replay ``episode_id`` of trace file ``db`` and record the replay beside it."""
+    async with open_store(db) as store:
+        assert store is not None
+        original = store.episode(episode_id)
+        if original is None:
+            raise ReplayError(f"no episode {episode_id!r} in {db}")
+        task = store.task(original["run_id"], original["task_id"])
+        if task is None:
+            raise ReplayError(f"the trace holds no definition of task {original['task_id']!r}")
+        events = store.events(episode_id)
+        model = ReplayModel.from_events(events)
+        cfg = agent_config(original.get("agent") or "plan-execute")
+        run_id = store.start_run(
+            model=f"replay:{episode_id}",
+            agent=cfg.agent,
+            kind="replay",
+            parent_run=original["run_id"],
+            n_tasks=1,
+            config={"replay_of": episode_id, "original_model": original.get("model")},
+        )
+        store.save_tasks(run_id, [task])
+        result = await run_episode(
+            task, model=model, agent=cfg, store=store, run_id=run_id, env_options=env_options
+        )
+        store.flush()
+        comparisons, divergence = compare_tool_calls(
+            _tool_calls(events), _tool_calls(store.events(result.episode_id))
+        )
+        recorder = store.resume_episode(result.episode_id)
+        for c in comparisons:
+            recorder.event("replay", c["tool"], c, parent=0)
+        recorder.event(
+            "replay",
+            "summary",
+            {
+                "matched": divergence is None,
+                "compared": len(comparisons),
+                "divergence": None if divergence is None else vars(divergence),
+            },
+            parent=0,
+        )
+        store.update_episode(result.episode_id, status=result.status, replay_of=episode_id)
+        store.finish_run(run_id, "done")
+    return ReplayReport(
+        original=episode_id,
+        replay=result,
+        compared=len(comparisons),
+        divergence=divergence,
+        original_score=original.get("score"),
+        comparisons=comparisons,
+    )

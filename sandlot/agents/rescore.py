@@ -1,0 +1,93 @@
+"""Re-scoring: apply (changed) checklists to stored episodes without running them.
+
+Trajectory and answer items are always re-checked from the trace; state items when the
+episode stored its environment's final state and the world can check a snapshot. Every
+item that could not be re-checked is reported with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandlot.agents.models.base import Model
+from sandlot.agents.runner import open_store
+from sandlot.environments.base import get_environment_class
+from sandlot.environments.checklist import score_episode, trajectory_from_events
+from sandlot.environments.tasks import Task
+
+__all__ = ["RescoredEpisode", "rescore"]
+
+
+@dataclass
+class RescoredEpisode:
+    episode_id: str
+    task_id: str
+    old_score: float | None
+    new_score: float
+    old_success: bool | None
+    new_success: bool
+    unchecked: list[tuple[str, str]] = field(default_factory=list)  # (item id, why)
+
+
+async def rescore(
+    db: str | Path,
+    tasks: Iterable[Task],
+    *,
+    run_id: str | None = None,
+    judge: Model | None = None,
+    write: bool = True,
+) -> list[RescoredEpisode]:
+    """Score every stored episode of the given tasks (optionally of one run) against the
+    tasks' checklists; with ``write``, replace its checks, score and success."""
+    by_id = {t.id: t for t in tasks}
+    out: list[RescoredEpisode] = []
+    async with open_store(db) as store:
+        assert store is not None
+        for row in store.episodes(run_id):
+            task = by_id.get(row["task_id"])
+            if task is None or row["status"] not in ("done", "error"):
+                continue
+            events = store.events(row["id"], kinds=["tool_call", "model_call"])
+            trajectory = trajectory_from_events(events, row.get("answer"))
+            snapshot = _snapshot(row.get("final_state"))
+            try:
+                env_class: Any = get_environment_class(task.environment)
+            except KeyError:
+                env_class = None
+            report = await score_episode(
+                task, trajectory, snapshot=snapshot, environment_class=env_class, judge=judge
+            )
+            success = report.success and row["status"] == "done"
+            item = RescoredEpisode(
+                episode_id=row["id"],
+                task_id=row["task_id"],
+                old_score=row.get("score"),
+                new_score=report.score,
+                old_success=None if row.get("success") is None else bool(row["success"]),
+                new_success=success,
+                unchecked=[
+                    (v.item_id, v.skipped_reason or "skipped")
+                    for v in report.verdicts
+                    if v.passed is None
+                ],
+            )
+            out.append(item)
+            if write:
+                store.replace_checks(row["id"], [v.as_row() for v in report.verdicts])
+                store.update_episode(row["id"], score=report.score, success=int(success))
+    return out
+
+
+def _snapshot(text: Any) -> dict[str, Any] | None:
+    if not text:
+        return None
+    if isinstance(text, dict):
+        return text
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,104 @@
+"""Resuming an interrupted run: finished episodes are kept, unfinished ones continue from
+their last LangGraph checkpoint, episodes never started are run — none is counted twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sandlot.agents.models.base import Model
+from sandlot.agents.results import EpisodeResult, RunResult
+from sandlot.agents.runner import agent_config, open_store, resolve_model, run_jobs
+
+__all__ = ["ResumeError", "resume_run"]
+
+_FINISHED = ("done", "error")
+
+
+class ResumeError(RuntimeError):
+    """The trace has nothing that can be resumed (no run, or a run from another version)."""
+
+
+async def resume_run(
+    db: str | Path,
+    *,
+    model: Model | str | None = None,
+    run_id: str | None = None,
+    concurrency: int = 4,
+    judge: Model | None = None,
+    env_options: dict[str, Any] | None = None,
+    on_episode: Callable[[EpisodeResult], None] | None = None,
+) -> RunResult:
+    """Resume run ``run_id`` (default: the latest run) of trace file ``db``.
+
+    ``model`` defaults to the run's own model when it can be rebuilt from its name
+    (``oracle``); other models must be given again (their keys are never stored).
+    """
+    if not Path(db).exists():
+        raise ResumeError(f"no trace file at {db}")
+    async with open_store(db) as store:
+        assert store is not None
+        runs = [r for r in store.runs() if run_id is None or r["id"] == run_id]
+        if not runs:
+            raise ResumeError(f"no run {run_id!r} in {db}" if run_id else f"no run in {db}")
+        run = max(runs, key=lambda r: r.get("started") or 0)
+        rid = run["id"]
+        tasks = {row["task_id"]: store.task(rid, row["task_id"]) for row in store.tasks(rid)}
+        epochs = int(run.get("epochs") or 1)
+        the_model = resolve_model(model if model is not None else run["model"])
+        for secret in the_model.secrets():
+            store.add_secret(secret)
+        cfg = agent_config(run.get("agent") or "plan-execute")
+        episodes = store.episodes(rid)
+        seen = {(e["task_id"], e["epoch"]) for e in episodes}
+        kept = [e for e in episodes if e["status"] in _FINISHED]
+        jobs: list[dict[str, Any]] = [
+            {"task": tasks[e["task_id"]], "epoch": e["epoch"], "resume": e["id"]}
+            for e in episodes
+            if e["status"] not in _FINISHED and tasks.get(e["task_id"]) is not None
+        ]
+        jobs += [
+            {"task": task, "epoch": epoch}
+            for epoch in range(epochs)
+            for task_id, task in tasks.items()
+            if task is not None and (task_id, epoch) not in seen
+        ]
+        store.update_run(rid, status="running")
+        results = await run_jobs(
+            jobs,
+            store=store,
+            run_id=rid,
+            model=the_model,
+            agent=cfg,
+            judge=judge,
+            env_options=env_options,
+            concurrency=concurrency,
+            checkpoints=True,
+            on_episode=on_episode,
+        )
+        previous = [_from_row(e) for e in kept]
+    return RunResult(run_id=rid, episodes=previous + results, epochs=epochs, db=str(db))
+
+
+def _from_row(row: dict[str, Any]) -> EpisodeResult:
+    fields = (
+        "steps",
+        "model_calls",
+        "tool_calls",
+        "tool_errors",
+        "prompt_tokens",
+        "completion_tokens",
+    )
+    return EpisodeResult(
+        episode_id=row["id"],
+        task_id=row["task_id"],
+        epoch=row["epoch"] or 0,
+        status=row["status"],
+        success=None if row["success"] is None else bool(row["success"]),
+        score=row["score"],
+        answer=row["answer"],
+        error=row["error"],
+        duration=row["duration"] or 0.0,
+        **{f: row[f] or 0 for f in fields},
+    )
