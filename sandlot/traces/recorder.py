@@ -1,0 +1,132 @@
+"""Episode recorders: how the agent loop writes events without knowing the store.
+
+Every event gets a sequence number when it starts; a span (an event with a duration)
+is written when it ends, under the number it got at its start, so children can name
+their parent before it finishes. ``NullRecorder`` keeps the numbering and writes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["EpisodeRecorder", "NullRecorder", "Span"]
+
+
+class Span:
+    """An open span. Add to ``payload`` while it runs; ``end()`` writes it once."""
+
+    __slots__ = ("_rec", "seq", "parent", "kind", "name", "payload", "ts", "_t0", "_ended")
+
+    def __init__(
+        self,
+        rec: EpisodeRecorder,
+        kind: str,
+        name: str,
+        payload: dict[str, Any],
+        parent: int | None,
+    ) -> None:
+        self._rec = rec
+        self.seq = rec.next_seq()
+        self.parent = parent
+        self.kind = kind
+        self.name = name
+        self.payload = payload
+        self.ts = time.time()
+        self._t0 = time.perf_counter()
+        self._ended = False
+
+    def set(self, **values: Any) -> Span:
+        self.payload.update(values)
+        return self
+
+    def end(self, **values: Any) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self.payload.update(values)
+        duration = time.perf_counter() - self._t0
+        self._rec.emit(self.seq, self.parent, self.ts, self.kind, self.name, self.payload, duration)
+
+    def __enter__(self) -> Span:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None and "error" not in self.payload:
+            self.payload["error"] = f"{type(exc).__name__}: {exc}"
+        self.end()
+
+
+class EpisodeRecorder:
+    """Base recorder: numbering and spans; subclasses decide where ``emit`` writes."""
+
+    def __init__(self, episode_id: str = "") -> None:
+        self.episode_id = episode_id
+        self._counter = itertools.count()
+
+    def next_seq(self) -> int:
+        return next(self._counter)
+
+    def event(
+        self,
+        kind: str,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        parent: int | None = None,
+        duration: float | None = None,
+    ) -> int:
+        """Write a point event now; returns its sequence number."""
+        seq = self.next_seq()
+        self.emit(seq, parent, time.time(), kind, name, payload or {}, duration)
+        return seq
+
+    def span(
+        self,
+        kind: str,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        parent: int | None = None,
+    ) -> Span:
+        """Start a span; use as a context manager or call ``end()``."""
+        return Span(self, kind, name, payload if payload is not None else {}, parent)
+
+    def emit(
+        self,
+        seq: int,
+        parent: int | None,
+        ts: float,
+        kind: str,
+        name: str,
+        payload: dict[str, Any],
+        duration: float | None,
+    ) -> None:
+        raise NotImplementedError
+
+
+class NullRecorder(EpisodeRecorder):
+    """Numbers events and drops them; optionally hands each to ``sink`` (for tests)."""
+
+    def __init__(
+        self, episode_id: str = "", sink: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
+        super().__init__(episode_id)
+        self._sink = sink
+
+    def emit(self, seq, parent, ts, kind, name, payload, duration) -> None:  # type: ignore[override]
+        if self._sink is not None:
+            self._sink(
+                {
+                    "episode_id": self.episode_id,
+                    "seq": seq,
+                    "parent": parent,
+                    "ts": ts,
+                    "kind": kind,
+                    "name": name,
+                    "payload": payload,
+                    "duration": duration,
+                }
+            )

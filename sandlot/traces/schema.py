@@ -1,0 +1,112 @@
+"""The trace database's tables. Table and column names here are a public contract:
+add columns freely, never rename or drop one."""
+
+from __future__ import annotations
+
+__all__ = ["EPISODE_STATUSES", "EVENT_KINDS", "SCHEMA_SQL", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+EPISODE_STATUSES = ("running", "done", "error", "interrupted")
+
+# Kinds of events. Others may be added; the viewer shows unknown kinds generically.
+EVENT_KINDS = (
+    "episode",  # the root span of an episode
+    "node",  # a LangGraph node run (planner, retriever, executor, finish)
+    "plan",  # a plan or re-plan: steps and why
+    "retrieval",  # ranked tools for a step, the top k offered, hit or miss
+    "model_call",  # messages, tools offered, response, tokens, latency
+    "tool_call",  # arguments, result or error, duration
+    "check",  # one checklist verdict
+    "answer",  # the final answer
+    "error",  # an error that ended or disturbed the episode
+    "sandbox",  # sandbox lifecycle (backend, acquire, close)
+    "replay",  # replay comparison of a tool result
+)
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    started REAL,
+    ended REAL,
+    status TEXT,             -- running / done / error / interrupted
+    model TEXT,
+    agent TEXT,
+    config TEXT,             -- JSON, secrets removed
+    pid INTEGER,
+    host TEXT,
+    n_tasks INTEGER,
+    epochs INTEGER,
+    parent_run TEXT,         -- the run this one replays or resumes
+    kind TEXT DEFAULT 'run'  -- run / replay / resume
+);
+CREATE TABLE IF NOT EXISTS episodes (
+    id TEXT PRIMARY KEY,
+    run_id TEXT REFERENCES runs(id),
+    task_id TEXT,
+    epoch INTEGER DEFAULT 0,
+    status TEXT,             -- running / done / error / interrupted
+    success INTEGER,         -- 1 / 0; NULL until scored
+    score REAL,
+    steps INTEGER DEFAULT 0,
+    model_calls INTEGER DEFAULT 0,
+    tool_calls INTEGER DEFAULT 0,
+    tool_errors INTEGER DEFAULT 0,
+    prompt_tokens INTEGER DEFAULT 0,
+    completion_tokens INTEGER DEFAULT 0,
+    tokens INTEGER DEFAULT 0,
+    started REAL,
+    ended REAL,
+    duration REAL,
+    error TEXT,
+    answer TEXT,
+    model TEXT,
+    agent TEXT,
+    environment TEXT,
+    sandbox_backend TEXT,
+    final_state TEXT,        -- JSON snapshot of the environment, for re-scoring
+    replay_of TEXT,          -- the episode this one replays
+    thread_id TEXT,          -- LangGraph checkpoint thread, for resume
+    pid INTEGER,             -- the process writing it (started or resumed it), so that
+    host TEXT                -- a crash is detected even when its run row is finished
+);
+CREATE INDEX IF NOT EXISTS episodes_run ON episodes(run_id);
+CREATE INDEX IF NOT EXISTS episodes_task ON episodes(task_id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    episode_id TEXT,
+    seq INTEGER,             -- order within the episode, from 0
+    parent INTEGER,          -- seq of the parent span, NULL for the root
+    ts REAL,                 -- unix time the event (or span) started
+    kind TEXT,
+    name TEXT,
+    payload TEXT,            -- JSON
+    duration REAL            -- seconds, for spans
+);
+CREATE INDEX IF NOT EXISTS events_episode ON events(episode_id, seq);
+CREATE TABLE IF NOT EXISTS checks (
+    id INTEGER PRIMARY KEY,
+    episode_id TEXT,
+    item_id TEXT,
+    description TEXT,
+    kind TEXT,               -- state / called / not_called / order / max_steps / answer / judge
+    passed INTEGER,          -- 1 / 0; NULL when skipped
+    weight REAL,
+    required INTEGER,
+    evidence TEXT,           -- JSON
+    skipped_reason TEXT,
+    scored_at REAL
+);
+CREATE INDEX IF NOT EXISTS checks_episode ON checks(episode_id);
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id TEXT,
+    task_id TEXT,
+    environment TEXT,
+    definition TEXT,         -- JSON of the Task as run
+    PRIMARY KEY (run_id, task_id)
+);
+"""

@@ -1,0 +1,422 @@
+"""The viewer's queries over a trace file, returning JSON-able data.
+
+Everything that can grow (episodes of a run, events of an episode, children of a span,
+search hits) is filtered, sorted and paged in SQL, so a run of 10,000 episodes or an
+episode of 50,000 events answers in milliseconds. Lists carry one-line summaries instead
+of payloads; one event's payload is fetched on demand, with huge strings cut unless the
+caller asks for all of it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sandlot.traces.viewer.compare import compare_episodes
+from sandlot.traces.viewer.db import ConnectionPool
+from sandlot.traces.viewer.summaries import (
+    STEP_FAILED_PREFIX,
+    cut_long_strings,
+    loads,
+    summarize,
+)
+
+__all__ = ["MAX_PAGE", "SORTABLE", "ViewerAPI", "ViewerError"]
+
+MAX_PAGE = 1000
+SORTABLE = (
+    "started",
+    "task_id",
+    "epoch",
+    "status",
+    "success",
+    "score",
+    "steps",
+    "model_calls",
+    "tool_calls",
+    "tokens",
+    "duration",
+    "model",
+)
+_STEP_KINDS = ("plan", "retrieval", "model_call", "tool_call", "answer", "error")
+_LIST_COLUMNS = "seq, parent, ts, kind, name, duration, payload"
+# The replay lists every move of an episode (40,000 in a 50,000-event one), so its step
+# and status come from SQLite's JSON functions, about twice as fast as parsing each
+# payload in Python; the statuses are those of summaries.summarize. json_valid first:
+# one malformed payload must not fail the whole list (SQLite caches the parse).
+_STEP_SQL = (
+    "CASE WHEN json_valid(payload) AND json_type(payload, '$.step_index') = 'integer' "
+    "THEN json_extract(payload, '$.step_index') END"
+)
+_STATUS_SQL = f"""CASE WHEN NOT json_valid(payload) THEN NULL
+    WHEN kind = 'tool_call' THEN CASE WHEN json_extract(payload, '$.ok') THEN 'ok' ELSE 'error' END
+    WHEN kind = 'model_call' THEN CASE WHEN json_extract(payload, '$.error') IS NOT NULL THEN 'error'
+        WHEN json_extract(payload, '$.response.content') LIKE '{STEP_FAILED_PREFIX}%' THEN 'failed' END
+    WHEN kind = 'retrieval' THEN CASE json_extract(payload, '$.hit') WHEN 1 THEN 'ok' WHEN 0 THEN 'miss' END
+    WHEN kind = 'plan' THEN CASE WHEN json_extract(payload, '$.replan') THEN 'replan' END
+    WHEN kind = 'error' THEN 'error' END"""
+
+
+class ViewerError(ValueError):
+    """A request the viewer cannot answer as asked (a bad parameter); the message says
+    which parameter and what it accepts."""
+
+
+def _page(limit: int, offset: int) -> tuple[int, int]:
+    if limit < 1 or offset < 0:
+        raise ViewerError(f"limit must be >= 1 and offset >= 0 (got {limit}, {offset})")
+    return min(limit, MAX_PAGE), offset
+
+
+def _list_row(row: sqlite3.Row) -> dict[str, Any]:
+    """An event for a list: no payload, a summary, a status and the payload's size."""
+    out = {k: row[k] for k in ("seq", "parent", "ts", "kind", "name", "duration")}
+    text = row["payload"] or ""
+    out["summary"], out["status"] = summarize(row["kind"], row["name"], loads(text))
+    out["size"] = len(text)
+    return out
+
+
+def _kinds_clause(kinds: list[str] | None) -> tuple[str, list[Any]]:
+    if not kinds:
+        return "", []
+    return f" AND kind IN ({', '.join('?' for _ in kinds)})", list(kinds)
+
+
+class ViewerAPI:
+    """Every query the viewer makes, over read-only connections to ``db``.
+
+    Raises:
+        TraceFileError: ``db`` is missing or not a trace file.
+    """
+
+    def __init__(self, db: str | Path) -> None:
+        self.path = Path(db)
+        self._pool = ConnectionPool(self.path)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn:
+            return [dict(r) for r in conn.execute(sql, tuple(params)).fetchall()]
+
+    def _value(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        with self._pool.connection() as conn:
+            row = conn.execute(sql, tuple(params)).fetchone()
+        return row[0] if row else None
+
+    # --- runs ------------------------------------------------------------------------
+
+    _RUN_SQL = (
+        "SELECT r.id, r.started, r.ended, r.status, r.model, r.agent, r.kind, r.parent_run, "
+        "r.n_tasks, r.epochs, count(e.id) AS episodes, sum(e.status = 'error') AS errors, "
+        "sum(e.status = 'interrupted') AS interrupted, avg(coalesce(e.success, 0)) AS success_rate, "
+        "avg(e.score) AS mean_score, sum(e.tokens) AS tokens, sum(e.duration) AS episode_time "
+        "FROM runs r LEFT JOIN episodes e ON e.run_id = r.id"
+    )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, newest first, with success rate, mean score, tokens and times."""
+        return self._rows(self._RUN_SQL + " GROUP BY r.id ORDER BY r.started DESC")
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run with its aggregates and its config (JSON, secrets already removed)."""
+        rows = self._rows(self._RUN_SQL + " WHERE r.id = ? GROUP BY r.id", (run_id,))
+        if not rows:
+            return None
+        rows[0]["config"] = loads(self._value("SELECT config FROM runs WHERE id = ?", (run_id,)))
+        return rows[0]
+
+    def episodes(
+        self,
+        run_id: str,
+        *,
+        task: str | None = None,
+        status: str | None = None,
+        model: str | None = None,
+        success: str | None = None,
+        sort: str = "started",
+        desc: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A page of a run's episodes: ``task`` matches part of the task id, ``success``
+        is "1" or "0" (unscored counts as 0); sorted by one of ``SORTABLE``.
+
+        Returns:
+            ``{"total", "rows", "facets": {"status", "model", "task"}}``.
+        """
+        if sort not in SORTABLE:
+            raise ViewerError(f"cannot sort episodes by {sort!r}; use one of {', '.join(SORTABLE)}")
+        if success not in (None, "", "0", "1"):
+            raise ViewerError(f"success must be 1 or 0, not {success!r}")
+        limit, offset = _page(limit, offset)
+        where, params = ["run_id = ?"], [run_id]
+        if task:
+            where.append("task_id LIKE ? ESCAPE '\\'")
+            params.append(f"%{_like_escape(task)}%")
+        for column, value in (("status", status), ("model", model)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if success:
+            where.append("coalesce(success, 0) = ?")
+            params.append(int(success))
+        clause = " AND ".join(where)
+        order = f"{sort} {'DESC' if desc else 'ASC'} NULLS LAST, rowid"
+        total = self._value(f"SELECT count(*) FROM episodes WHERE {clause}", params)
+        rows = self._rows(
+            "SELECT id, task_id, epoch, status, success, score, steps, model_calls, tool_calls, "
+            "tool_errors, tokens, duration, model, agent, error, replay_of, started "
+            f"FROM episodes WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        facets = {
+            c: [
+                r["v"]
+                for r in self._rows(
+                    f"SELECT DISTINCT {c} AS v FROM episodes WHERE run_id = ? AND {c} IS NOT NULL "
+                    "ORDER BY 1 LIMIT 500",
+                    (run_id,),
+                )
+            ]
+            for c in ("status", "model", "task_id")
+        }
+        facets["task"] = facets.pop("task_id")
+        return {"total": total, "rows": rows, "facets": facets}
+
+    def stats(self, run_id: str, *, max_points: int = 20_000) -> dict[str, Any]:
+        """What the run's plots need: scores, success per task, call durations."""
+        scores = [
+            r["score"]
+            for r in self._rows(
+                "SELECT score FROM episodes WHERE run_id = ? AND score IS NOT NULL", (run_id,)
+            )
+        ]
+        per_task = self._rows(
+            "SELECT task_id, avg(coalesce(success, 0)) AS success_rate, avg(score) AS mean_score, "
+            "count(*) AS n FROM episodes WHERE run_id = ? GROUP BY task_id ORDER BY task_id "
+            "LIMIT 500",
+            (run_id,),
+        )
+        # Durations come from the events' own column: reading a latency out of every
+        # model call's JSON would parse megabytes of messages for one number each.
+        latency = {
+            kind: [
+                round(r["duration"], 5)
+                for r in self._rows(
+                    "SELECT v.duration FROM episodes e JOIN events v ON v.episode_id = e.id "
+                    "WHERE e.run_id = ? AND v.kind = ? AND v.duration IS NOT NULL LIMIT ?",
+                    (run_id, kind, max_points),
+                )
+            ]
+            for kind in ("model_call", "tool_call")
+        }
+        return {
+            "scores": scores,
+            "per_task": per_task,
+            "model_latency": latency["model_call"],
+            "tool_latency": latency["tool_call"],
+        }
+
+    # --- one episode -----------------------------------------------------------------
+
+    def episode(self, episode_id: str) -> dict[str, Any] | None:
+        """An episode's row (without the final state), checklist, event counts by kind
+        and time span (``t0``, ``t1``)."""
+        rows = self._rows("SELECT * FROM episodes WHERE id = ?", (episode_id,))
+        if not rows:
+            return None
+        ep = rows[0]
+        ep.pop("final_state", None)
+        ep["checks"] = self._rows(
+            "SELECT item_id, description, kind, passed, weight, required, evidence, "
+            "skipped_reason FROM checks WHERE episode_id = ? ORDER BY id",
+            (episode_id,),
+        )
+        for check in ep["checks"]:
+            check["evidence"] = loads(check["evidence"])
+        counts = self._rows(
+            "SELECT kind, count(*) AS n, min(ts) AS t0, max(ts + coalesce(duration, 0)) AS t1 "
+            "FROM events WHERE episode_id = ? GROUP BY kind",
+            (episode_id,),
+        )
+        ep["kinds"] = {r["kind"]: r["n"] for r in counts}
+        ep["n_events"] = sum(ep["kinds"].values())
+        t0 = [r["t0"] for r in counts if r["t0"] is not None]
+        t1 = [r["t1"] for r in counts if r["t1"] is not None]
+        ep["t0"], ep["t1"] = (min(t0), max(t1)) if t0 else (None, None)
+        root = loads(
+            self._value(
+                "SELECT payload FROM events WHERE episode_id = ? AND kind = 'episode' "
+                "ORDER BY seq LIMIT 1",
+                (episode_id,),
+            )
+        )
+        ep["instruction"] = root.get("instruction") if isinstance(root, dict) else None
+        return ep
+
+    def events(
+        self, episode_id: str, *, offset: int = 0, limit: int = 200, kinds: list[str] | None = None
+    ) -> dict[str, Any]:
+        """A page of an episode's events in seq order (the timeline), summaries only.
+
+        Returns:
+            ``{"total", "offset", "rows"}``; ``total`` counts the events of ``kinds``.
+        """
+        limit, offset = _page(limit, offset)
+        extra, params = _kinds_clause(kinds)
+        where = f"episode_id = ?{extra}"
+        total = self._value(f"SELECT count(*) FROM events WHERE {where}", (episode_id, *params))
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_LIST_COLUMNS} FROM events WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+                (episode_id, *params, limit, offset),
+            ).fetchall()
+        return {"total": total, "offset": offset, "rows": [_list_row(r) for r in rows]}
+
+    def position(self, episode_id: str, seq: int, *, kinds: list[str] | None = None) -> int:
+        """The index of event ``seq`` in the timeline of ``kinds`` (to scroll to it)."""
+        extra, params = _kinds_clause(kinds)
+        return self._value(
+            f"SELECT count(*) FROM events WHERE episode_id = ? AND seq < ?{extra}",
+            (episode_id, seq, *params),
+        )
+
+    def event(self, episode_id: str, seq: int, *, full: bool = False) -> dict[str, Any] | None:
+        """One event with its payload. Strings over ``PAYLOAD_LIMIT`` characters are cut
+        (``cut`` says how many) unless ``full``."""
+        rows = self._rows(
+            "SELECT seq, parent, ts, kind, name, duration, payload FROM events "
+            "WHERE episode_id = ? AND seq = ?",
+            (episode_id, seq),
+        )
+        if not rows:
+            return None
+        event = rows[0]
+        payload = loads(event["payload"])
+        event["summary"], event["status"] = summarize(event["kind"], event["name"], payload)
+        event["payload"], event["cut"] = (payload, 0) if full else cut_long_strings(payload)
+        return event
+
+    def children(
+        self, episode_id: str, parent: int | None, *, offset: int = 0, limit: int = 200
+    ) -> dict[str, Any]:
+        """A page of the span tree: the children of span ``parent`` (None: the roots).
+
+        Roots include orphans, events whose parent span was never written because the
+        run was killed before it ended; they carry ``"orphan": true``. Each row says how
+        many children it has, so the tree opens one level at a time.
+        """
+        limit, offset = _page(limit, offset)
+        if parent is None:
+            where = (
+                "episode_id = ? AND (parent IS NULL OR parent NOT IN "
+                "(SELECT seq FROM events WHERE episode_id = ?))"
+            )
+            params: tuple[Any, ...] = (episode_id, episode_id)
+        else:
+            where, params = "episode_id = ? AND parent = ?", (episode_id, parent)
+        total = self._value(f"SELECT count(*) FROM events WHERE {where}", params)
+        with self._pool.connection() as conn:
+            found = conn.execute(
+                f"SELECT {_LIST_COLUMNS} FROM events WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        rows = [_list_row(r) for r in found]
+        counts: dict[int, int] = {}
+        if rows:
+            marks = ", ".join("?" for _ in rows)
+            counts = {
+                r["parent"]: r["n"]
+                for r in self._rows(
+                    f"SELECT parent, count(*) AS n FROM events WHERE episode_id = ? "
+                    f"AND parent IN ({marks}) GROUP BY parent",
+                    (episode_id, *(r["seq"] for r in rows)),
+                )
+            }
+        for row in rows:
+            row["n_children"] = counts.get(row["seq"], 0)
+            if parent is None and row["parent"] is not None:
+                row["orphan"] = True
+        return {"total": total, "offset": offset, "rows": rows}
+
+    def steps(self, episode_id: str) -> dict[str, list[Any]]:
+        """The moves of a step-through replay (plans, retrievals, model and tool calls,
+        answer, errors) in order, as columns: ``seq``, ``kind``, ``name``, ``step`` (the
+        plan step index) and ``status`` (as ``summarize`` would give it)."""
+        marks = ", ".join("?" for _ in _STEP_KINDS)
+        with self._pool.connection() as conn:
+            found = conn.execute(
+                f"SELECT seq, kind, name, {_STEP_SQL}, {_STATUS_SQL} FROM events "
+                f"WHERE episode_id = ? AND kind IN ({marks}) ORDER BY seq",
+                (episode_id, *_STEP_KINDS),
+            ).fetchall()
+        names = ("seq", "kind", "name", "step", "status")
+        return {name: [row[i] for row in found] for i, name in enumerate(names)}
+
+    def iter_events(self, episode_id: str) -> Iterator[tuple[dict[str, Any], Any]]:
+        """Every event of an episode in order, as (list row, full parsed payload)."""
+        with self._pool.connection() as conn:
+            for row in conn.execute(
+                f"SELECT {_LIST_COLUMNS} FROM events WHERE episode_id = ? ORDER BY seq",
+                (episode_id,),
+            ):
+                yield _list_row(row), loads(row["payload"])
+
+    def compare(self, a: str, b: str, *, window: int = 200) -> dict[str, Any] | None:
+        """Two episodes' model responses and tool calls side by side, with the first
+        difference (see ``sandlot.traces.viewer.compare``); None if either is missing."""
+        with self._pool.connection() as conn:
+            return compare_episodes(conn, a, b, window=window)
+
+    # --- search ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        run_id: str | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """Events whose payload or name contains ``query`` (case-insensitive for ASCII).
+
+        Returns:
+            ``{"rows", "more"}``: up to ``limit`` hits with an excerpt around the match;
+            ``more`` says that there were further hits.
+        """
+        if not query.strip():
+            return {"rows": [], "more": False}
+        limit = _page(limit, 0)[0]
+        pattern = f"%{_like_escape(query)}%"
+        sql = (
+            "SELECT v.episode_id, v.seq, v.kind, v.name, e.task_id, e.run_id, "
+            "substr(v.payload, max(1, instr(lower(v.payload), lower(?)) - 80), 240) AS excerpt "
+            "FROM events v JOIN episodes e ON e.id = v.episode_id "
+            "WHERE (v.payload LIKE ? ESCAPE '\\' OR v.name LIKE ? ESCAPE '\\')"
+        )
+        params: list[Any] = [query, pattern, pattern]
+        if run_id:
+            sql += " AND e.run_id = ?"
+            params.append(run_id)
+        if kind:
+            sql += " AND v.kind = ?"
+            params.append(kind)
+        rows = self._rows(sql + " LIMIT ?", (*params, limit + 1))
+        for row in rows:
+            row["excerpt"] = _unescape_json(row["excerpt"] or "")
+        return {"rows": rows[:limit], "more": len(rows) > limit}
+
+
+def _unescape_json(text: str) -> str:
+    """Read a slice of JSON text the way a person would: quotes and newlines as such."""
+    return text.replace('\\"', '"').replace("\\n", " ").replace("\\\\", "\\")
+
+
+def _like_escape(text: str) -> str:
+    """Make ``%`` and ``_`` in a user's query match themselves in LIKE ... ESCAPE '\\'."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

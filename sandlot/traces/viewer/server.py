@@ -1,0 +1,294 @@
+"""`sandlot view`: a local, read-only web viewer for a trace file (stdlib HTTP server).
+
+The page is static (``static/``); its data comes from ``/api/...`` as JSON. The server
+only answers GET, sends a strict Content-Security-Policy with every response, binds
+127.0.0.1 unless told otherwise and, while bound to loopback, answers only requests
+addressed to a loopback name: a web page elsewhere cannot reach the traces by pointing
+its own domain at 127.0.0.1 (DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import traceback
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sandlot.traces.viewer.api import ViewerAPI, ViewerError
+
+__all__ = ["SECURITY_HEADERS", "STATIC", "ViewerServer", "route", "serve"]
+
+STATIC = Path(__file__).parent / "static"
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+SECURITY_HEADERS = {
+    # Trace content is data: no inline script or style, nothing from elsewhere, no framing.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def _one(q: dict[str, list[str]], key: str, default: str | None = None) -> str | None:
+    values = q.get(key)
+    return values[0] if values else default
+
+
+def _int(q: dict[str, list[str]], key: str, default: int) -> int:
+    value = _one(q, key)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ViewerError(f"parameter {key!r} must be an integer, got {value!r}") from None
+
+
+def _kinds(q: dict[str, list[str]]) -> list[str] | None:
+    value = _one(q, "kinds")
+    return [k for k in value.split(",") if k] if value else None
+
+
+def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
+    """Answer ``GET /api/...``: the data, or None when the thing asked for is missing.
+
+    Raises:
+        KeyError: no such endpoint.
+        ViewerError: a bad parameter.
+    """
+    parts = [unquote(p) for p in path.split("/") if p][1:]  # drop "api"
+    match parts:
+        case ["runs"]:
+            return api.runs()
+        case ["runs", run_id]:
+            return api.run(run_id)
+        case ["runs", run_id, "episodes"]:
+            return api.episodes(
+                run_id,
+                task=_one(q, "task"),
+                status=_one(q, "status"),
+                model=_one(q, "model"),
+                success=_one(q, "success"),
+                sort=_one(q, "sort") or "started",
+                desc=_one(q, "desc") == "1",
+                limit=_int(q, "limit", 100),
+                offset=_int(q, "offset", 0),
+            )
+        case ["runs", run_id, "stats"]:
+            return api.stats(run_id)
+        case ["episodes", episode_id]:
+            return api.episode(episode_id)
+        case ["episodes", episode_id, "events"]:
+            return api.events(
+                episode_id,
+                offset=_int(q, "offset", 0),
+                limit=_int(q, "limit", 200),
+                kinds=_kinds(q),
+            )
+        case ["episodes", episode_id, "events", seq]:
+            try:
+                number = int(seq)
+            except ValueError:
+                raise ViewerError(f"an event's seq must be an integer, got {seq!r}") from None
+            return api.event(episode_id, number, full=_one(q, "full") == "1")
+        case ["episodes", episode_id, "position"]:
+            index = api.position(episode_id, _int(q, "seq", 0), kinds=_kinds(q))
+            return {"index": index}
+        case ["episodes", episode_id, "children"]:
+            parent = _one(q, "parent")
+            return api.children(
+                episode_id,
+                None if parent in (None, "", "root") else _int(q, "parent", 0),
+                offset=_int(q, "offset", 0),
+                limit=_int(q, "limit", 200),
+            )
+        case ["episodes", episode_id, "steps"]:
+            return api.steps(episode_id)
+        case ["compare", a, b]:
+            return api.compare(a, b)
+        case ["search"]:
+            return api.search(
+                _one(q, "q", "") or "",
+                run_id=_one(q, "run"),
+                kind=_one(q, "kind"),
+                limit=_int(q, "limit", 50),
+            )
+    raise KeyError(path)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: ViewerAPI
+    check_host: bool
+    server_version = "sandlot-viewer"
+    sys_version = ""
+    # Keep-alive: the page's scripts and API calls reuse a few connections instead of
+    # opening one per request (every response carries its Content-Length).
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status: int, body: bytes, content_type: str, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in {**SECURITY_HEADERS, **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, data: Any, **headers: str) -> None:
+        body = json.dumps(data, default=str, ensure_ascii=False).encode()
+        self._send(status, body, "application/json; charset=utf-8", **headers)
+
+    def _host_ok(self) -> bool:
+        if not self.check_host:
+            return True
+        header = self.headers.get("Host")
+        if not header:
+            return True  # not a browser (they always send Host), so not a rebinding page
+        return (urlsplit("//" + header).hostname or "") in _LOOPBACK_NAMES
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
+        if not self._host_ok():
+            return self._json(
+                HTTPStatus.FORBIDDEN,
+                {
+                    "error": f"this viewer answers only to localhost, not to Host "
+                    f"{self.headers.get('Host')!r}; open it as http://127.0.0.1:<port>/"
+                },
+            )
+        url = urlsplit(self.path)
+        if url.path.startswith("/api/"):
+            return self._api(url.path, parse_qs(url.query))
+        name = "index.html" if url.path in ("/", "/index.html") else url.path
+        name = name.removeprefix("/static/")
+        file = (STATIC / name).resolve()
+        if file.parent != STATIC.resolve() or not file.is_file():
+            return self._send(404, b"not found", "text/plain; charset=utf-8")
+        self._send(200, file.read_bytes(), _TYPES.get(file.suffix, "application/octet-stream"))
+
+    def _api(self, path: str, query: dict[str, list[str]]) -> None:
+        try:
+            data = route(self.api, path, query)
+        except KeyError:
+            return self._json(404, {"error": f"no such endpoint: {path}"})
+        except ViewerError as exc:
+            return self._json(400, {"error": str(exc)})
+        except Exception as exc:  # a bug or a broken file: say so, keep serving
+            traceback.print_exc(file=sys.stderr)
+            return self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
+        if data is None:
+            return self._json(404, {"error": f"not found: {path}"})
+        self._json(200, data)
+
+    def _refuse(self) -> None:
+        # The request's body is never read, so the connection must not carry another.
+        self.close_connection = True
+        self._json(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            {"error": f"the viewer is read-only: {self.command} is not allowed, only GET"},
+            Allow="GET",
+            Connection="close",
+        )
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse  # noqa: N815
+    do_TRACE = do_CONNECT = _refuse  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (PROPFIND, made-up verbs) is refused the same way, not 501.
+        if name.startswith("do_"):
+            return self._refuse
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # quiet; the viewer is a local tool
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class ViewerServer:
+    """A viewer on ``host:port`` (port 0 picks a free one) over trace file ``db``.
+
+    Use as a context manager, or ``start()`` / ``stop()``; ``serve`` runs one in the
+    foreground.
+
+    Raises:
+        TraceFileError: ``db`` is missing or not a trace file.
+        OSError: the address cannot be bound (e.g. the port is taken).
+    """
+
+    def __init__(self, db: str | Path, host: str = "127.0.0.1", port: int = 8321) -> None:
+        self.api = ViewerAPI(db)
+        attrs = {"api": self.api, "check_host": _is_loopback(host)}
+        handler = type("Handler", (_Handler,), attrs)
+        server_class = ThreadingHTTPServer
+        if ":" in host:
+            server_class = type(
+                "Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6}
+            )
+        self.httpd = server_class((host, port), handler)
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://[{host}]:{port}/" if ":" in str(host) else f"http://{host}:{port}/"
+
+    def start(self) -> ViewerServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.api.close()
+
+    def __enter__(self) -> ViewerServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(
+    db: str | Path, host: str = "127.0.0.1", port: int = 8321, *, open_browser: bool = False
+) -> None:
+    """Serve the viewer for ``db`` in the foreground until Ctrl-C."""
+    server = ViewerServer(db, host, port)
+    print(f"sandlot viewer on {server.url} (read-only: {db}); Ctrl-C stops it", flush=True)
+    if not _is_loopback(host):
+        print(f"warning: bound to {host}: anyone who can reach it can read the traces", flush=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+        server.api.close()

@@ -1,0 +1,83 @@
+// sandlot viewer: the runs list, and one run's episodes (filtered, sorted and paged by
+// the server) with its plots.
+"use strict";
+
+const EPISODES_PER_PAGE = 100;
+
+async function pageRuns() {
+  crumbs(["runs", null]);
+  const runs = await api("runs");
+  const head = ["run", "kind", "status", "model", "agent", "started", "wall time", "episodes", "errors", "success", "mean score", "tokens"];
+  const rows = runs.map((r) => el("tr", {},
+    el("td", {}, el("a", { href: route("run", r.id) }, r.id)), el("td", {}, r.kind || "run"),
+    el("td", { class: "status-" + String(r.status).replace(/[^a-z]/g, "") }, r.status), el("td", {}, r.model), el("td", {}, r.agent),
+    el("td", {}, when(r.started)), el("td", {}, isNum(r.ended) && isNum(r.started) ? secs(r.ended - r.started) : "–"),
+    el("td", { class: "num" }, fmt(r.episodes)), el("td", { class: "num" }, fmt(r.errors || 0)),
+    el("td", { class: "num" }, pct(r.success_rate)), el("td", { class: "num" }, fmt(r.mean_score)), el("td", { class: "num" }, fmt(r.tokens || 0))));
+  show(el("h2", {}, "Runs"), runs.length ? el("table", { id: "runs", class: "grid" },
+    el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))
+    : el("p", { class: "muted" }, "This trace file holds no runs yet."));
+}
+
+const EPISODE_COLUMNS = [["task_id", "task"], ["epoch", "epoch"], ["status", "status"], ["success", "success"], ["score", "score"],
+  ["steps", "steps"], ["model_calls", "model calls"], ["tool_calls", "tool calls"], ["tokens", "tokens"], ["duration", "duration"], ["model", "model"]];
+
+function episodeCells(e) {
+  return [el("td", {}, el("a", { href: route("episode", e.id) }, e.task_id), el("div", { class: "muted small" }, e.id)),
+    el("td", { class: "num" }, fmt(e.epoch)), el("td", { class: "status-" + String(e.status).replace(/[^a-z]/g, "") }, e.status),
+    el("td", {}, yesNo(e.success)), el("td", { class: "num" }, fmt(e.score)), el("td", { class: "num" }, fmt(e.steps)),
+    el("td", { class: "num" }, fmt(e.model_calls)),
+    el("td", { class: "num" }, fmt(e.tool_calls), e.tool_errors ? el("span", { class: "bad" }, ` (${e.tool_errors} err)`) : null),
+    el("td", { class: "num" }, fmt(e.tokens)), el("td", { class: "num" }, secs(e.duration)), el("td", {}, e.model)];
+}
+
+async function pageRun(runId, params) {
+  const state = { task: params.get("task") || "", status: params.get("status") || "", model: params.get("model") || "",
+    success: params.get("success") || "", sort: params.get("sort") || "started", desc: params.get("desc") === "1",
+    offset: Math.max(0, Number(params.get("offset")) || 0) };
+  const go = (patch) => { location.hash = withQuery(route("run", runId), { ...state, ...patch, desc: (patch.desc ?? state.desc) ? "1" : "" }); };
+  crumbs(["runs", "#/"], ["run " + runId, null]);
+  const [run, data] = await Promise.all([api(`runs/${enc(runId)}`),
+    api(`runs/${enc(runId)}/episodes?` + new URLSearchParams({ ...state, desc: state.desc ? "1" : "0", limit: EPISODES_PER_PAGE }))]);
+  if (!run) return show(el("h2", {}, "No run ", runId), el("p", {}, el("a", { href: "#/" }, "all runs")));
+
+  const select = (name, options) => el("select", { name, "aria-label": name, onchange: (e) => go({ [name]: e.target.value, offset: 0 }) },
+    options.map(([value, label]) => { const o = el("option", { value }, label); if (value === state[name]) o.selected = true; return o; }));
+  const taskInput = el("input", { name: "task", placeholder: "task id contains…", value: state.task, list: "task-ids", "aria-label": "task" });
+  const filters = el("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); go({ task: taskInput.value.trim(), offset: 0 }); } },
+    taskInput, el("datalist", { id: "task-ids" }, data.facets.task.map((t) => el("option", { value: t }))),
+    select("status", [["", "any status"], ...data.facets.status.map((s) => [s, s])]),
+    select("model", [["", "any model"], ...data.facets.model.map((s) => [s, s])]),
+    select("success", [["", "succeeded or not"], ["1", "succeeded"], ["0", "failed"]]),
+    el("button", { type: "submit" }, "filter"),
+    state.task || state.status || state.model || state.success ? el("a", { href: route("run", runId) }, "clear filters") : null);
+
+  const picked = new Set();
+  const compareBtn = el("button", { id: "compare", type: "button", disabled: true,
+    onclick: () => { const [a, b] = [...picked]; location.hash = route("compare", a, b); } }, "compare the 2 selected");
+  const head = el("tr", {}, el("th", {}, ""), EPISODE_COLUMNS.map(([key, label]) => el("th", { "aria-sort": state.sort === key ? (state.desc ? "descending" : "ascending") : null },
+    el("button", { type: "button", class: "sort", "data-sort": key, onclick: () => go({ sort: key, desc: state.sort === key ? !state.desc : false, offset: 0 }) },
+      label + (state.sort === key ? (state.desc ? " ▼" : " ▲") : "")))));
+  const body = data.rows.map((e) => el("tr", { "data-id": e.id },
+    el("td", {}, el("input", { type: "checkbox", "aria-label": "select " + e.id, onchange: (ev) => {
+      if (ev.target.checked) picked.add(e.id); else picked.delete(e.id);
+      compareBtn.disabled = picked.size !== 2;
+    } })), episodeCells(e)));
+  const last = Math.min(state.offset + EPISODES_PER_PAGE, data.total);
+  const pager = el("p", { class: "pager" }, data.total ? `episodes ${fmt(state.offset + 1)}–${fmt(last)} of ${fmt(data.total)} ` : "no episodes match ",
+    state.offset > 0 ? el("button", { type: "button", id: "page-prev", onclick: () => go({ offset: Math.max(0, state.offset - EPISODES_PER_PAGE) }) }, "◀ previous") : null,
+    last < data.total ? el("button", { type: "button", id: "page-next", onclick: () => go({ offset: state.offset + EPISODES_PER_PAGE }) }, "next ▶") : null);
+  const plots = el("div", { class: "plots", id: "plots" }, el("p", { class: "muted" }, "loading plots…"));
+  const wall = isNum(run.ended) && isNum(run.started) ? secs(run.ended - run.started) : "–";
+  show(el("h2", {}, "Run ", runId),
+    meta(["status", run.status], ["kind", run.kind], ["model", run.model], ["agent", run.agent], ["started", when(run.started)], ["wall time", wall],
+      ["episodes", fmt(run.episodes)], ["success", pct(run.success_rate)], ["mean score", fmt(run.mean_score)], ["tokens", fmt(run.tokens || 0)],
+      ["replays", run.parent_run ? el("a", { href: route("run", run.parent_run) }, run.parent_run) : null]),
+    run.config ? lazyDetails("run config", () => block(run.config)) : null,
+    filters, el("div", { class: "toolbar" }, compareBtn, el("span", { class: "muted small" }, " tick two episodes to compare them")),
+    el("table", { id: "episodes", class: "grid" }, el("thead", {}, head), el("tbody", {}, body)), pager, el("h3", {}, "Plots"), plots);
+  try {
+    const stats = await api(`runs/${enc(runId)}/stats`);
+    plots.replaceChildren(...runPlots(stats));
+  } catch (err) { plots.replaceChildren(errorBox(err)); }
+}
