@@ -1,0 +1,423 @@
+"""The ``sandlot`` command line: a thin typer app over the library.
+
+Each command opens a library object and calls one function; the work lives in the
+library. Command groups: run, tasks, tools, sandbox, replay, score, view, export.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="sandlot",
+    help="Run, trace, replay and score LLM agent episodes in sandboxed tool environments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+# --- tools -------------------------------------------------------------------------
+
+tools_app = typer.Typer(
+    help="List the tools of an environment and the schema a model sees.", no_args_is_help=True
+)
+app.add_typer(tools_app, name="tools")
+
+EnvOption = Annotated[
+    str, typer.Option("--env", "-e", help="Environment name (e.g. store, workspace).")
+]
+ExtraTools = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tools",
+        help="Extra tools: a module name or a .py file whose @tool functions "
+        "are added to the environment. Repeatable.",
+    ),
+]
+
+
+def _environment(env: str, extra: list[str] | None):
+    from sandlot.environments.base import get_environment_class, make_environment
+    from sandlot.tools.toolset import Toolset
+
+    get_environment_class(env)  # fails early with the list of known environments
+    extra_tools = [t for src in extra or () for t in Toolset.from_module(src)]
+    return make_environment(env, extra_tools=extra_tools)
+
+
+@tools_app.command("list")
+def tools_list(env: EnvOption = "store", tools: ExtraTools = None) -> None:
+    """Print the tools of an environment: name, parameters, description."""
+    from sandlot.console import print_toolset
+
+    print_toolset(_environment(env, tools).toolset)
+
+
+@tools_app.command("show")
+def tools_show(
+    name: Annotated[str, typer.Argument(help="The tool's name.")],
+    env: EnvOption = "store",
+    tools: ExtraTools = None,
+) -> None:
+    """Print the exact JSON schema a model sees for one tool."""
+    from sandlot.console import print_json
+
+    toolset = _environment(env, tools).toolset
+    found = toolset.get(name)
+    if found is None:
+        raise typer.BadParameter(f"no tool {name!r} in {env}; tools: {', '.join(toolset.names())}")
+    print_json(found.schema())
+
+
+# --- tasks -------------------------------------------------------------------------
+
+tasks_app = typer.Typer(help="Check task files.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+
+TaskPaths = Annotated[list[Path], typer.Argument(help="Task files (YAML/JSON) or directories.")]
+
+
+def _load_tasks(paths: list[Path]):
+    from sandlot.environments.loader import TaskFileError, load_tasks
+
+    try:
+        return load_tasks(paths)
+    except TaskFileError as exc:
+        from rich.markup import escape
+
+        from sandlot.console import err_console
+
+        # The message quotes the task file: escape it so its text is never read as markup.
+        err_console.print(f"[red]invalid task file[/]\n{escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@tasks_app.command("validate")
+def tasks_validate(paths: TaskPaths) -> None:
+    """Load task files and report every problem (file, task, field). Exit 2 on errors."""
+    from sandlot.console import console
+
+    tasks = _load_tasks(paths)
+    by_env: dict[str, int] = {}
+    for t in tasks:
+        by_env[t.environment] = by_env.get(t.environment, 0) + 1
+    parts = ", ".join(f"{n} {env}" for env, n in sorted(by_env.items()))
+    console.print(f"{len(tasks)} tasks OK ({parts})")
+
+
+# --- sandbox -----------------------------------------------------------------------
+
+sandbox_app = typer.Typer(
+    help="Build, check and clean up the Docker sandbox.", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("build")
+def sandbox_build(
+    method: Annotated[str, typer.Option(help="auto | debootstrap | dockerfile")] = "auto",
+    tag: Annotated[
+        str | None, typer.Option(help="Image tag (default sandlot-sandbox:latest).")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(help="Build even when the image exists.")] = False,
+) -> None:
+    """Build the sandbox image (once per machine; returns at once when it exists).
+
+    Offline: a Debian rootfs made by debootstrap (as root), imported with the Docker SDK.
+
+    Or from the Dockerfile, when its base image is already present locally.
+    """
+    from sandlot.environments.sandbox.image import IMAGE, ImageBuildError, build_image
+
+    try:
+        build_image(tag or IMAGE, method=method, rebuild=rebuild, log=typer.echo)
+    except (ImageBuildError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@sandbox_app.command("doctor")
+def sandbox_doctor() -> None:
+    """Check Docker, the image and a hardened container; say what to fix.
+
+    Exits 1 when any check fails.
+    """
+    from sandlot.environments.sandbox.doctor import doctor
+
+    checks = doctor()
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        typer.echo(f"{mark} {check.name}: {check.detail}")
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@sandbox_app.command("cleanup")
+def sandbox_cleanup(
+    all_: Annotated[bool, typer.Option("--all", help="Remove every sandlot container.")] = False,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Remove the containers of one run.")
+    ] = None,
+) -> None:
+    """Remove sandbox containers left behind by runs whose process is gone.
+
+    With --run, the containers of that run; with --all, every sandlot container.
+    """
+    from sandlot.environments.sandbox.cleanup import cleanup
+
+    typer.echo(f"removed {cleanup(run_id=run, all=all_)} container(s)")
+
+
+# --- run ---------------------------------------------------------------------------
+
+
+@app.command("run")
+def run_cmd(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Task files or directories.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="oracle (the default) | openai:NAME | scripted:FILE:ATTR | replay:DB:EPISODE. "
+            "With --resume the run's own model is the default."
+        ),
+    ] = None,
+    db: Annotated[Path, typer.Option(help="The SQLite trace file to record to.")] = Path(
+        "traces.db"
+    ),
+    concurrency: Annotated[int, typer.Option(min=1, help="Episodes at once.")] = 4,
+    epochs: Annotated[int, typer.Option(min=1, help="Runs per task (pass@k with k = epochs).")] = 1,
+    agent: Annotated[str, typer.Option(help="plan-execute | single")] = "plan-execute",
+    k: Annotated[int, typer.Option(min=1, help="Tools the retriever offers per step.")] = 5,
+    max_model_calls: Annotated[
+        int, typer.Option(min=1, help="Model-call budget per episode.")
+    ] = 40,
+    sandbox: Annotated[
+        str, typer.Option(help="auto | docker | local (worlds with a sandbox).")
+    ] = "auto",
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="API key (default: $OPENAI_API_KEY). Never written to the trace."),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Model for judge checklist items (default: none; such items are skipped)."
+        ),
+    ] = None,
+    tools: ExtraTools = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 unless every episode succeeded.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Resume the interrupted run in --db instead of starting one.")
+    ] = False,
+) -> None:
+    """Run agent episodes for task files, record every trajectory to --db, score each
+    against its checklist, and print a summary table."""
+    from sandlot.agents.runner import run as run_tasks
+    from sandlot.console import print_run_summary
+
+    if resume:
+        from sandlot.agents.resume import ResumeError, resume_run
+
+        resumed_model = _make_model(model, base_url=base_url, api_key=api_key) if model else None
+        try:
+            with _progress(0, quiet) as advance:
+                result = asyncio.run(
+                    resume_run(db, model=resumed_model, concurrency=concurrency, on_episode=advance)
+                )
+        except ResumeError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--db") from exc
+        print_run_summary(result)
+        return
+    if not paths:
+        raise typer.BadParameter("give at least one task file or directory (or --resume)")
+    tasks = _load_tasks(paths)
+    the_model = _make_model(model or "oracle", base_url=base_url, api_key=api_key)
+    judge_model = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
+    env_options: dict = {"sandbox": sandbox}
+    if tools:
+        from sandlot.tools.toolset import Toolset
+
+        env_options["extra_tools"] = [t for src in tools for t in Toolset.from_module(src)]
+    from sandlot.agents.runtime import AgentConfig
+
+    config = AgentConfig(agent=agent, k=k, max_model_calls=max_model_calls)  # type: ignore[arg-type]
+    with _progress(len(tasks) * epochs, quiet) as advance:
+        result = asyncio.run(
+            run_tasks(
+                tasks,
+                model=the_model,
+                db=db,
+                agent=config,
+                concurrency=concurrency,
+                epochs=epochs,
+                judge=judge_model,
+                env_options=env_options,
+                on_episode=advance,
+            )
+        )
+    print_run_summary(result)
+    if strict and not all(e.success for e in result.episodes):
+        raise typer.Exit(1)
+
+
+def _make_model(spec: str, **options):
+    from sandlot.agents.models.registry import make_model
+
+    if not spec.startswith("openai"):
+        options = {}
+    from sandlot.agents.models.base import ModelError
+
+    try:
+        return make_model(spec, **{k: v for k, v in options.items() if v is not None})
+    except (ValueError, ModelError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+
+
+def _progress(total: int, quiet: bool):
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def bar():
+        if quiet:
+            yield lambda _result: None
+            return
+        with Progress(
+            TextColumn("episodes"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+        ) as progress:
+            tid = progress.add_task("run", total=total, last="")
+            yield lambda r: progress.update(
+                tid, advance=1, last=f"{r.task_id}: {'ok' if r.success else r.status}"
+            )
+
+    return bar()
+
+
+# --- replay / score / resume ----------------------------------------------------------
+
+
+@app.command("replay")
+def replay_cmd(
+    db: Annotated[Path, typer.Argument(help="The trace file.")],
+    episode_id: Annotated[str, typer.Argument(help="The episode to replay.")],
+    sandbox: Annotated[
+        str, typer.Option(help="auto | docker | local (worlds with a sandbox).")
+    ] = "auto",
+) -> None:
+    """Re-run an episode with its recorded model outputs and fresh tools; report the first
+    tool result that differs from the recorded one (exit 1) or that the replay matched."""
+    from sandlot.agents.replay import ReplayError, replay_episode
+    from sandlot.console import console
+
+    try:
+        report = asyncio.run(replay_episode(db, episode_id, env_options={"sandbox": sandbox}))
+    except ReplayError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    new = report.replay
+    console.print(
+        f"replay episode {new.episode_id} of {episode_id}: {report.compared} tool calls compared"
+    )
+    console.print(f"score {new.score} (recorded {report.original_score}), status {new.status}")
+    if report.divergence is None:
+        console.print("[green]the replay matched the recording[/]")
+        return
+    console.print(f"[red]diverged at {report.divergence.describe()}[/]", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command("score")
+def score_cmd(
+    db: Annotated[Path, typer.Argument(help="The trace file.")],
+    tasks: Annotated[
+        list[Path], typer.Option("--tasks", help="Task files with the checklists to apply.")
+    ],
+    run_id: Annotated[str | None, typer.Option("--run", help="Only this run's episodes.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Report without writing the new verdicts.")] = False,
+) -> None:
+    """Apply (changed) checklists to stored episodes without running them; say which items
+    could not be re-checked and why."""
+    from rich.table import Table
+
+    from sandlot.agents.rescore import rescore
+    from sandlot.console import console
+
+    loaded = _load_tasks(tasks)
+    results = asyncio.run(rescore(db, loaded, run_id=run_id, write=not dry_run))
+    table = Table(title=f"re-scored {len(results)} episodes" + (" (dry run)" if dry_run else ""))
+    for col in ("episode", "task", "score", "success", "not re-checked"):
+        table.add_column(col)
+    for r in results:
+        old = "-" if r.old_score is None else f"{r.old_score:.3f}"
+        unchecked = "; ".join(f"{item}: {why}" for item, why in r.unchecked) or "-"
+        table.add_row(
+            r.episode_id,
+            r.task_id,
+            f"{old} -> {r.new_score:.3f}",
+            f"{r.old_success} -> {r.new_success}",
+            unchecked,
+        )
+    console.print(table)
+
+
+# --- view / export -------------------------------------------------------------------
+
+
+@app.command("view")
+def view_cmd(
+    db: Annotated[Path, typer.Argument(help="The trace file.")],
+    host: Annotated[
+        str, typer.Option(help="Address to bind (local only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8321,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open a browser.")] = False,
+) -> None:
+    """Serve the trace viewer (read-only): runs, episodes, timelines, span trees,
+    step-through replay, comparisons, search and plots."""
+    from sandlot.traces.viewer.db import TraceFileError
+    from sandlot.traces.viewer.server import serve
+
+    try:
+        serve(db, host, port, open_browser=open_browser)
+    except TraceFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="DB") from exc
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise typer.BadParameter(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port",
+            param_hint="--port",
+        ) from exc
+
+
+@app.command("export")
+def export_cmd(
+    db: Annotated[Path, typer.Argument(help="The trace file.")],
+    episode_id: Annotated[str, typer.Argument(help="The episode to export.")],
+    html: Annotated[Path, typer.Option("--html", help="The HTML file to write.")],
+) -> None:
+    """Write one episode as a standalone HTML file that opens with no server."""
+    from sandlot.traces.viewer.export import export_episode_html
+
+    try:
+        out = export_episode_html(db, episode_id, html)
+    except (LookupError, ValueError) as exc:  # no such episode; not a trace file
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"wrote {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
