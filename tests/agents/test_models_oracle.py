@@ -1,0 +1,178 @@
+"""OracleModel: plans from the reference, plays it step by step, re-plans what is left."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sandlot.agents.models import (
+    FINAL_STEP,
+    SUBMIT_TOOL,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    OracleModel,
+)
+from sandlot.environments.tasks import Task
+
+DESCRIPTIONS = {"get_order": "Look up an order by its id.", "refund": "Refund an order."}
+
+
+def make_task(calls: list[dict[str, Any]] | None = None, answer: str = "Refunded.") -> Task:
+    reference = None
+    if calls is not None:
+        reference = {"calls": calls, "answer": answer}
+    return Task(id="t1", environment="shop", instruction="Refund order 1001.", reference=reference)
+
+
+TASK = make_task(
+    [
+        {"tool": "get_order", "args": {"order_id": 1001}},
+        {"tool": "refund", "args": {"order_id": 1001, "reason": "late"}},
+    ]
+)
+
+
+def plan_request(task: Task = TASK, **metadata: Any) -> ModelRequest:
+    meta = {"tool_descriptions": DESCRIPTIONS, "replan": False, "completed": [], "failed": None}
+    meta.update(metadata)
+    return ModelRequest(messages=[], purpose="plan", task=task, metadata=meta)
+
+
+def steps_of(response: ModelResponse) -> list[str]:
+    return json.loads(response.content or "")["steps"]
+
+
+async def play(model: OracleModel, plan: list[str], task: Task = TASK) -> list[ModelResponse]:
+    """Drive the oracle as the executor does: a step ends on a reply without tool calls."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": task.instruction}]
+    responses: list[ModelResponse] = []
+    for step in range(len(plan)):
+        step_calls = 0
+        while True:
+            request = ModelRequest(
+                messages=list(messages),
+                tools=[],
+                purpose="execute",
+                task=task,
+                step_index=step,
+                metadata={"plan": plan, "step_calls": step_calls, "single_agent": False},
+            )
+            response = await model.complete(request)
+            responses.append(response)
+            messages.append(response.to_message())
+            if not response.tool_calls:
+                break
+            for c in response.tool_calls:
+                messages.append({"role": "tool", "tool_call_id": c.id, "content": "ok"})
+                if c.name == SUBMIT_TOOL:
+                    return responses
+            step_calls += len(response.tool_calls)
+    return responses
+
+
+async def test_plan_has_one_step_per_reference_call_with_descriptions_then_the_answer():
+    steps = steps_of(await OracleModel().complete(plan_request()))
+    assert steps == [
+        "Use get_order (Look up an order by its id) with order_id=1001",
+        'Use refund (Refund an order) with order_id=1001, reason="late"',
+        FINAL_STEP,
+    ]
+
+
+async def test_playing_its_own_plan_makes_each_call_then_submits_the_answer():
+    model = OracleModel()
+    plan = steps_of(await model.complete(plan_request()))
+    responses = await play(model, plan)
+    calls = [c for r in responses for c in r.tool_calls]
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [
+        ("get_order", {"order_id": 1001}),
+        ("refund", {"order_id": 1001, "reason": "late"}),
+        (SUBMIT_TOOL, {"answer": "Refunded."}),
+    ]
+    assert [c.id for c in calls] == ["oracle_1", "oracle_2", "oracle_3"]
+    # each call step ends with a text reply, so the executor moves on
+    assert [r.content for r in responses if not r.tool_calls] == ["Step done.", "Step done."]
+    assert all(r.usage.total_tokens == 0 for r in responses)
+
+
+async def test_a_plan_of_another_shape_gets_every_call_then_the_answer():
+    responses = await play(OracleModel(), ["Refund order 1001."])  # the single-agent step
+    names = [c.name for r in responses for c in r.tool_calls]
+    assert names == ["get_order", "refund", SUBMIT_TOOL]
+
+
+async def test_replan_keeps_only_the_calls_not_yet_made():
+    model = OracleModel()
+    first = steps_of(await model.complete(plan_request()))
+    replanned = steps_of(
+        await model.complete(plan_request(replan=True, completed=[first[0]], failed=first[1]))
+    )
+    assert replanned == [first[1], FINAL_STEP]
+
+
+async def test_replan_counts_calls_visible_in_the_messages():
+    messages = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "x",
+                    "type": "function",
+                    "function": {"name": "get_order", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "x", "content": "ok"},
+    ]
+    request = plan_request(replan=True, completed=[], failed="something else")
+    request.messages = messages
+    assert len(steps_of(await OracleModel().complete(request))) == 2
+
+
+async def test_executing_after_a_replan_continues_with_the_next_call():
+    model = OracleModel()
+    plan = steps_of(await model.complete(plan_request()))
+    made = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "oracle_1",
+                "type": "function",
+                "function": {"name": "get_order", "arguments": "{}"},
+            }
+        ],
+    }
+    request = ModelRequest(
+        messages=[made, {"role": "tool", "tool_call_id": "oracle_1", "content": "ok"}],
+        purpose="execute",
+        task=TASK,
+        step_index=1,
+        metadata={"plan": plan, "step_calls": 0},
+    )
+    response = await model.complete(request)
+    assert [c.name for c in response.tool_calls] == ["refund"]
+    assert response.tool_calls[0].id == "oracle_2"
+
+
+async def test_a_task_without_calls_plans_only_the_answer_and_submits_it():
+    task = make_task([], answer="Nothing to do.")
+    model = OracleModel()
+    plan = steps_of(await model.complete(plan_request(task)))
+    assert plan == [FINAL_STEP]
+    responses = await play(model, plan, task)
+    assert json.loads(responses[-1].tool_calls[0].arguments) == {"answer": "Nothing to do."}
+
+
+async def test_a_task_without_a_reference_is_an_error_naming_the_task():
+    with pytest.raises(ModelError, match="'t1' has no reference"):
+        await OracleModel().complete(plan_request(make_task(None)))
+
+
+async def test_the_oracle_refuses_to_judge():
+    with pytest.raises(ModelError, match="cannot judge"):
+        await OracleModel().complete(ModelRequest(messages=[], purpose="judge", task=TASK))

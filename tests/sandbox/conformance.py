@@ -1,0 +1,132 @@
+"""The sandbox conformance kit: cases any backend must pass.
+
+A third-party backend reuses it by subclassing :class:`SandboxConformance` in its own
+tests and providing a ``sandbox`` fixture that yields a fresh, started sandbox (closed
+afterwards)::
+
+    class TestMyBackend(SandboxConformance):
+        @pytest.fixture
+        async def sandbox(self):
+            async with await MySandbox.start() as sb:
+                yield sb
+
+The cases need a POSIX shell with ``printf``, ``cat``, ``head``, ``tr``, ``wc``, ``ps``
+and ``python3`` in the sandbox, and the backend's output cap below 5 MB.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sandlot.environments.sandbox.base import Sandbox, SandboxError
+
+__all__ = ["CUT_MARKER_RE", "SandboxConformance"]
+
+CUT_MARKER_RE = re.compile(r"\n\[\.\.\. (\d+) bytes cut \.\.\.\]$")
+
+
+class SandboxConformance:
+    """Each test takes the ``sandbox`` fixture (a fresh, started Sandbox)."""
+
+    async def test_backend_is_named(self, sandbox: Sandbox):
+        assert isinstance(sandbox.backend, str) and sandbox.backend != "abstract"
+
+    async def test_echo_and_exit_codes(self, sandbox: Sandbox):
+        ok = await sandbox.exec("echo hello")
+        assert (ok.exit_code, ok.stdout, ok.stderr, ok.timed_out, ok.ok) == (
+            0,
+            "hello\n",
+            "",
+            False,
+            True,
+        )
+        bad = await sandbox.exec("echo oops >&2; exit 3")
+        assert (bad.exit_code, bad.stdout, bad.stderr, bad.ok) == (3, "", "oops\n", False)
+
+    async def test_death_by_signal_is_a_negative_exit_code(self, sandbox: Sandbox):
+        out = await sandbox.exec(["python3", "-c", "import os; os.kill(os.getpid(), 9)"])
+        assert out.exit_code == -9 and not out.timed_out
+
+    async def test_a_missing_program_fails_without_raising(self, sandbox: Sandbox):
+        out = await sandbox.exec(["no-such-program-4711"])
+        assert out.exit_code == 127 and "no-such-program-4711" in out.stderr
+
+    async def test_argv_commands_are_not_shell_parsed(self, sandbox: Sandbox):
+        out = await sandbox.exec(["printf", "%s|", "a b", "$HOME", "*"])
+        assert out.stdout == "a b|$HOME|*|"
+
+    async def test_stdin_as_text_and_bytes(self, sandbox: Sandbox):
+        assert (await sandbox.exec("cat", stdin="piped\n")).stdout == "piped\n"
+        out = await sandbox.exec("wc -c", stdin=b"\x00\x01" * 100_000)
+        assert out.stdout.strip() == "200000"
+
+    async def test_env_adds_to_the_environment(self, sandbox: Sandbox):
+        out = await sandbox.exec("echo $GREETING; command -v sh", env={"GREETING": "hi"})
+        assert out.stdout.splitlines()[0] == "hi"
+        assert out.stdout.splitlines()[1].endswith("/sh")  # PATH survived
+
+    async def test_cwd_and_relative_paths_resolve_against_the_workdir(self, sandbox: Sandbox):
+        start = await sandbox.exec("pwd")
+        assert start.stdout.strip() == sandbox.workdir
+        await sandbox.exec("mkdir -p sub/dir")
+        assert (await sandbox.exec("pwd", cwd="sub/dir")).stdout.strip() == (
+            f"{sandbox.workdir}/sub/dir"
+        )
+        await sandbox.write_file("notes/a.txt", "alpha")
+        assert (await sandbox.exec("cat notes/a.txt")).stdout == "alpha"
+        assert await sandbox.read_file("notes/a.txt") == "alpha"
+        await sandbox.exec("echo beta > b.txt")
+        assert await sandbox.read_file(f"{sandbox.workdir}/b.txt") == "beta\n"
+
+    async def test_timeout_kills_the_whole_process_group(self, sandbox: Sandbox):
+        # A child that ignores SIGTERM, a grandchild, and a double-forked orphan: all in
+        # the command's process group, all gone after the timeout.
+        script = (
+            "sh -c \"trap '' TERM; sleep 3001\" & "
+            "sh -c 'sleep 3002 & wait' & "
+            "(sleep 3003 &) ; "
+            "trap '' TERM; sleep 3004"
+        )
+        out = await sandbox.exec(script, timeout=0.5)
+        assert out.timed_out and not out.ok
+        left = await sandbox.exec("ps -eo args | grep -c '^sleep 300[1-4]$' || true")
+        assert left.stdout.strip() == "0", left
+
+    async def test_output_is_capped_with_a_marker_counting_the_cut(self, sandbox: Sandbox):
+        total = 5_000_000
+        out = await sandbox.exec(f"head -c {total} /dev/zero | tr '\\0' x; echo err >&2")
+        assert out.truncated and out.exit_code == 0 and out.stderr == "err\n"
+        marker = CUT_MARKER_RE.search(out.stdout)
+        assert marker is not None, out.stdout[-200:]
+        kept = out.stdout[: marker.start()]
+        assert set(kept) == {"x"} and len(kept) + int(marker.group(1)) == total
+
+    async def test_invalid_utf8_is_replaced(self, sandbox: Sandbox):
+        out = await sandbox.exec("printf 'ok \\377\\376 end'; printf '\\377' >&2")
+        assert out.stdout == "ok \ufffd\ufffd end" and out.stderr == "\ufffd"
+
+    async def test_text_and_binary_files_round_trip(self, sandbox: Sandbox):
+        blob = bytes(range(256)) * 64
+        await sandbox.write_file("blob.bin", blob)
+        assert await sandbox.read_file("blob.bin", binary=True) == blob
+        assert (await sandbox.exec("wc -c < blob.bin")).stdout.strip() == str(len(blob))
+        await sandbox.write_file("deep/er/text.txt", "héllo\n")
+        assert await sandbox.read_file("deep/er/text.txt") == "héllo\n"
+        assert await sandbox.read_file("deep/er/text.txt", binary=True) == "héllo\n".encode()
+
+    async def test_writes_by_commands_are_read_back(self, sandbox: Sandbox):
+        await sandbox.exec("printf '\\377x' > made.bin")
+        assert await sandbox.read_file("made.bin", binary=True) == b"\xffx"
+        assert await sandbox.read_file("made.bin") == "\ufffdx"
+
+    async def test_missing_file_raises_file_not_found(self, sandbox: Sandbox):
+        with pytest.raises(FileNotFoundError):
+            await sandbox.read_file("no/such/file.txt")
+
+    async def test_close_twice_is_safe_and_a_closed_sandbox_refuses_work(self, sandbox: Sandbox):
+        await sandbox.close()
+        await sandbox.close()
+        with pytest.raises(SandboxError):
+            await sandbox.exec("echo hi")

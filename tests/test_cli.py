@@ -1,0 +1,76 @@
+"""Every CLI command has help text and is documented in docs/cli.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import typer.main
+from typer.testing import CliRunner
+
+from sandlot.cli import app
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+
+
+def _commands(group: Any, prefix: str = "sandlot") -> list[tuple[str, Any]]:
+    found = []
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
+        path = f"{prefix} {name}"
+        found.append((path, cmd))
+        if hasattr(cmd, "list_commands"):
+            found.extend(_commands(cmd, path))
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app))  # type: ignore[arg-type]
+
+
+def test_the_cli_has_the_documented_commands():
+    names = {path for path, _ in COMMANDS}
+    expected = {"sandlot run", "sandlot tools list", "sandlot tools show", "sandlot tasks validate"}
+    assert expected <= names
+
+
+def test_every_command_has_help_text():
+    runner = CliRunner()
+    for path, cmd in COMMANDS:
+        assert (cmd.help or "").strip(), f"{path} has no help text"
+        args = path.split()[1:] + ["--help"]
+        out = runner.invoke(app, args)
+        assert out.exit_code == 0, (path, out.output)
+        assert "Usage" in out.output
+
+
+def test_every_command_is_documented():
+    text = DOCS.read_text()
+    for path, cmd in COMMANDS:
+        if hasattr(cmd, "list_commands"):
+            continue
+        assert f"`{path}" in text, f"{path} is not documented in docs/cli.md"
+
+
+def test_bad_input_gets_a_clear_error_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    runner = CliRunner()
+    tasks = str(Path(__file__).resolve().parents[1] / "examples/tasks/store/no_tool.yaml")
+    out = runner.invoke(
+        app, ["run", tasks, "--model", "openai:gpt-4o", "--db", str(tmp_path / "t.db")]
+    )
+    assert out.exit_code == 2 and "OPENAI_API_KEY" in out.output and "Traceback" not in out.output
+    out = runner.invoke(app, ["run", tasks, "--model", "nonsense", "--db", str(tmp_path / "t.db")])
+    assert out.exit_code == 2 and "oracle" in out.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "environment: store\ntasks:\n  - id: x\n    instruction: hi\n    checklist:\n"
+        "      - {id: a, check: {type: called, tool: nope}}\n"
+    )
+    out = runner.invoke(app, ["run", str(bad), "--db", str(tmp_path / "t.db")])
+    assert out.exit_code == 2 and "no tool 'nope'" in out.output
+    out = runner.invoke(app, ["view", str(tmp_path / "missing.db")])
+    assert out.exit_code == 2 and "no trace file" in out.output

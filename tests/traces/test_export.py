@@ -1,0 +1,99 @@
+"""Standalone HTML export: one file, nothing fetched, the episode embedded as escaped
+JSON that no payload can break out of, a CSP that allows only the inlined code."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from sandlot.cli import app
+from sandlot.traces.viewer.export import embed_json, export_episode_html
+
+DATA = re.compile(r'<script type="application/json" id="data">(.*?)</script>', re.S)
+
+
+def test_embedded_json_cannot_end_its_script_element():
+    hostile = {"x": "</script><script>alert(1)</script><!-- & \u2028\u2029"}
+    text = embed_json(hostile)
+    assert not set("<>&\u2028\u2029") & set(text)
+    assert "\\u003c/script\\u003e" in text
+    assert json.loads(text) == hostile  # still the same data
+
+
+def test_export_is_one_file_with_everything_inline(viewer_db, tmp_path):
+    html = export_episode_html(viewer_db, "ep-a", tmp_path / "ep.html").read_text()
+    assert "<script src" not in html and '<link rel="stylesheet"' not in html
+    assert "/static/" not in html
+    assert not re.search(r"""(src|href)=["']?(https?:|//|/)""", html)  # nothing to fetch
+    assert html.count("<script") == 2  # the data, and the inlined viewer
+    assert "<style>" in html and "function windowedList" in html
+
+
+def test_export_embeds_the_episode_and_every_event(viewer_db, tmp_path):
+    html = export_episode_html(viewer_db, "ep-c", tmp_path / "ep.html").read_text()
+    data = json.loads(DATA.search(html).group(1))
+    assert data["episode"]["id"] == "ep-c" and len(data["events"]) == 18
+    assert data["payloads"]["7"]["content"] == "BIG" + "y" * 30_000  # whole, not cut
+    assert data["events"][7]["summary"].startswith("get_order(order_id=1002)")
+    assert data["steps"]["status"][7] == "failed"
+
+
+def test_hostile_payloads_appear_only_escaped(viewer_db, tmp_path):
+    html = export_episode_html(viewer_db, "ep-a", tmp_path / "ep.html").read_text()
+    blob = DATA.search(html).group(1)
+    assert "<" not in blob and ">" not in blob
+    assert "window.__xss" in blob  # the text is there, as data
+    assert "<script>window.__xss" not in html and "onerror=" not in html.replace("onerror=\\", "")
+
+
+def test_csp_meta_allows_exactly_the_inlined_script_and_style(viewer_db, tmp_path):
+    html = export_episode_html(viewer_db, "ep-a", tmp_path / "ep.html").read_text()
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+    code = re.search(r"<script>(.*?)</script>", html, re.S).group(1)
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+
+    def digest(text: str) -> str:
+        return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+    assert f"script-src '{digest(code)}'" in csp and f"style-src '{digest(style)}'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert html.index("Content-Security-Policy") < html.index("<script")
+
+
+def test_export_title_escapes_the_ids(tmp_path):
+    from tests.traces.conftest import TraceBuilder
+
+    t = TraceBuilder(tmp_path / "t.db")
+    t.run("r")
+    t.episode("r", "e<1>", "</title><script>x()</script>")
+    db = t.close()
+    html = export_episode_html(db, "e<1>", tmp_path / "e.html").read_text()
+    assert "<title>sandlot episode e&lt;1&gt; · &lt;/title&gt;&lt;script&gt;" in html
+
+
+def test_unknown_episode_is_a_lookup_error(viewer_db, tmp_path):
+    with pytest.raises(LookupError, match="no episode 'nope'"):
+        export_episode_html(viewer_db, "nope", tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_cli_export_writes_the_file_and_reports_errors(viewer_db, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "ep.html"
+    result = runner.invoke(app, ["export", str(viewer_db), "ep-b", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and out.read_text().startswith("<!doctype html>")
+    bad = runner.invoke(app, ["export", str(viewer_db), "nope", "--html", str(out)])
+    assert bad.exit_code == 2 and "no episode 'nope'" in bad.output
+
+
+def test_cli_view_refuses_a_file_that_is_not_a_trace(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_text("not sqlite at all " * 100)
+    result = CliRunner().invoke(app, ["view", str(junk), "--port", "0"])
+    assert result.exit_code == 2 and "not an SQLite trace file" in result.output

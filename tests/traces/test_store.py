@@ -1,0 +1,395 @@
+"""The trace store: what it writes, how it reads back, and how it recovers from crashes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from sandlot.environments.tasks import Task
+from sandlot.traces import TraceReader, TraceStore
+
+TASK = {
+    "id": "cancel-1",
+    "environment": "store",
+    "instruction": "Cancel order 1001",
+    "checklist": [{"id": "a", "check": {"type": "answer", "value": "cancelled"}}],
+}
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(proc.stdout)
+
+
+def finished(
+    store: TraceStore, run_id: str, task_id: str, *, epoch: int = 0, success: bool = True, **kw
+) -> str:
+    rec = store.start_episode(run_id, task_id, epoch=epoch)
+    store.finish_episode(rec.episode_id, status=kw.pop("status", "done"), success=success, **kw)
+    return rec.episode_id
+
+
+def test_events_checks_and_episode_rows_round_trip(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="plan-execute", config={"k": 5}, n_tasks=1)
+        rec = store.start_episode(run_id, "task-1", model="m")
+        root = rec.event("episode", "task-1", {"instruction": "hi"})
+        with rec.span("node", "executor", parent=root) as span:
+            rec.event(
+                "tool_call",
+                "get_order",
+                {"arguments": {"id": 1}, "ok": True},
+                parent=span.seq,
+                duration=0.01,
+            )
+        store.add_checks(
+            rec.episode_id,
+            [
+                {
+                    "item_id": "a",
+                    "kind": "answer",
+                    "passed": True,
+                    "weight": 2,
+                    "required": True,
+                    "evidence": {"x": 1},
+                }
+            ],
+        )
+        store.finish_episode(
+            rec.episode_id,
+            status="done",
+            success=True,
+            score=1.0,
+            prompt_tokens=3,
+            completion_tokens=4,
+            answer="ok",
+        )
+        store.finish_run(run_id)
+        store.flush()
+        events = store.events(rec.episode_id)
+        assert [(e["seq"], e["kind"], e["parent"]) for e in events] == [
+            (0, "episode", None),
+            (1, "node", 0),
+            (2, "tool_call", 1),
+        ]
+        assert events[2]["payload"] == {"arguments": {"id": 1}, "ok": True}
+        assert events[1]["duration"] is not None
+        ep = store.episode(rec.episode_id)
+        assert ep["status"] == "done" and ep["success"] == 1 and ep["tokens"] == 7 and ep["ended"]
+        check = store.checks(rec.episode_id)[0]
+        assert check["evidence"] == {"x": 1} and check["passed"] == 1 and check["weight"] == 2
+        assert store.run(run_id)["status"] == "done" and store.run(run_id)["config"] == {"k": 5}
+    conn = sqlite3.connect(tmp_path / "t.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "1"
+
+
+def test_reads_see_this_stores_writes_without_an_explicit_flush(tmp_path):
+    with TraceStore(tmp_path / "t.db", flush_interval=5.0) as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+        rec = store.start_episode(run_id, "t")
+        rec.event("answer", "answer", {"answer": "42"})
+        store.finish_episode(rec.episode_id, status="done", success=True)
+        assert store.episode(rec.episode_id)["status"] == "done"
+        assert store.events(rec.episode_id)[0]["payload"] == {"answer": "42"}
+
+
+def test_a_separate_reader_sees_committed_rows_while_the_store_writes(tmp_path):
+    path = tmp_path / "t.db"
+    with TraceStore(path) as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+        rec = store.start_episode(run_id, "t")
+        for i in range(100):
+            rec.event("tool_call", "t", {"i": i})
+        store.flush()
+        with TraceReader(path) as reader:
+            assert len(reader.events(rec.episode_id)) == 100
+            rec.event("tool_call", "t", {"i": 100})
+            store.flush()
+            assert reader.events(rec.episode_id, after_seq=99)[0]["payload"] == {"i": 100}
+
+
+def test_episode_filters_order_and_paging(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+        other = store.start_run(model="m", agent="a", config={})
+        ids = [finished(store, run_id, f"t{i}", success=i % 2 == 0, score=i / 10) for i in range(5)]
+        finished(store, other, "t0")
+        assert [e["id"] for e in store.episodes(run_id)] == ids
+        assert [e["task_id"] for e in store.episodes(run_id, success=True)] == ["t0", "t2", "t4"]
+        assert [e["task_id"] for e in store.episodes(run_id, order_by="-score", limit=2)] == [
+            "t4",
+            "t3",
+        ]
+        assert [e["task_id"] for e in store.episodes(run_id, limit=2, offset=3)] == ["t3", "t4"]
+        assert [e["task_id"] for e in store.episodes(run_id, offset=4)] == ["t4"]
+        assert len(store.episodes(task_id="t0")) == 2
+        with pytest.raises(ValueError, match="cannot order episodes by 'payload'"):
+            store.episodes(order_by="payload")
+
+
+def test_events_filter_by_kind_after_seq_and_limit(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        rec = store.start_episode(store.start_run(model="m", agent="a", config={}), "t")
+        for i in range(10):
+            rec.event("tool_call" if i % 2 else "model_call", "x", {"i": i})
+        assert [e["seq"] for e in store.events(rec.episode_id, kinds=["tool_call"])] == [
+            1,
+            3,
+            5,
+            7,
+            9,
+        ]
+        assert [e["seq"] for e in store.events(rec.episode_id, after_seq=6, limit=2)] == [7, 8]
+
+
+def test_summary_counts_rates_and_pass_at_k(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="a", config={}, epochs=3)
+        # task a: 1 success in 3 epochs; task b: none; task c: all three.
+        for epoch, (a, b, c) in enumerate(
+            [(True, False, True), (False, False, True), (False, False, True)]
+        ):
+            finished(
+                store,
+                run_id,
+                "a",
+                epoch=epoch,
+                success=a,
+                score=1.0 if a else 0.0,
+                prompt_tokens=10,
+            )
+            finished(
+                store,
+                run_id,
+                "b",
+                epoch=epoch,
+                success=b,
+                score=0.0,
+                status="error" if epoch == 0 else "done",
+            )
+            finished(store, run_id, "c", epoch=epoch, success=c, score=1.0)
+        s = store.summary(run_id)
+    assert s["n"] == 9 and s["errors"] == 1 and s["done"] == 8
+    assert s["success_rate"] == pytest.approx(4 / 9)
+    assert s["mean_score"] == pytest.approx(4 / 9)
+    assert s["tokens"] == 30
+    assert s["per_task"] == {"a": 1, "b": 0, "c": 1}
+    assert s["pass_at_k"] == pytest.approx(2 / 3)
+    assert s["pass@3"] == pytest.approx(2 / 3)  # with k = n, the estimator is "any success"
+
+
+def test_tasks_are_stored_as_run_and_read_back_as_task_models(tmp_path):
+    task = Task.model_validate(TASK)
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+        store.save_tasks(run_id, [task])
+        assert store.task(run_id, "cancel-1") == task
+        assert store.tasks(run_id)[0]["environment"] == "store"
+        assert store.task(run_id, "missing") is None
+
+
+def test_resume_continues_numbering_and_reopens_the_episode(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+        rec = store.start_episode(run_id, "t")
+        for _ in range(3):
+            rec.event("node", "executor", {})
+        store.finish_episode(rec.episode_id, status="interrupted")
+        again = store.resume_episode(rec.episode_id)
+        assert again.event("node", "executor", {}) == 3
+        ep = store.episode(rec.episode_id)
+        assert ep["status"] == "running" and ep["success"] is None and ep["ended"] is None
+        with pytest.raises(KeyError, match="no episode 'nope'"):
+            store.resume_episode("nope")
+    assert [e["seq"] for e in TraceReader(tmp_path / "t.db").events(rec.episode_id)] == [0, 1, 2, 3]
+
+
+def test_only_a_done_episode_can_be_a_success(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+        errored = finished(store, run_id, "t", status="error", success=True)
+        done = finished(store, run_id, "t", success=False)
+        store.update_episode(done, success=True, score=1.0)  # re-scoring a done episode
+        interrupted = finished(store, run_id, "t", status="interrupted", success=None)
+        store.update_episode(interrupted, success=1)  # re-scoring must not make it a success
+        rows = {e["id"]: e for e in store.episodes(run_id)}
+    assert rows[errored]["success"] == 0
+    assert rows[done]["success"] == 1 and rows[done]["score"] == 1.0
+    assert rows[interrupted]["success"] == 0
+
+
+def test_closing_marks_the_stores_own_unfinished_work_interrupted(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+        done = finished(store, run_id, "t")
+        open_ep = store.start_episode(run_id, "t").episode_id
+    with TraceStore(tmp_path / "t.db", readonly=True) as store:
+        assert store.episode(done)["status"] == "done"
+        assert (
+            store.episode(open_ep)["status"] == "interrupted"
+            and not store.episode(open_ep)["success"]
+        )
+        assert store.run(run_id)["status"] == "interrupted"
+
+
+def test_opening_marks_a_dead_processes_running_work_interrupted_and_spares_live_ones(tmp_path):
+    path = tmp_path / "t.db"
+    TraceStore(path).close()
+    here, dead = socket.gethostname(), dead_pid()
+    conn = sqlite3.connect(path)
+    for run_id, pid, host in [
+        ("r-dead", dead, here),
+        ("r-live", os.getpid(), here),  # this very process
+        ("r-remote", dead, "another-machine"),  # its liveness cannot be known here
+    ]:
+        conn.execute(
+            "INSERT INTO runs (id, status, pid, host) VALUES (?, 'running', ?, ?)",
+            (run_id, pid, host),
+        )
+        conn.execute(
+            "INSERT INTO episodes (id, run_id, task_id, status, success) VALUES (?, ?, 't', 'running', 1)",
+            (f"e-{run_id}", run_id),
+        )
+    # An episode resumed (by a process now dead) inside a run that had already finished.
+    conn.execute(
+        "INSERT INTO runs (id, status, pid, host) VALUES ('r-old', 'done', ?, ?)", (dead, here)
+    )
+    conn.execute(
+        "INSERT INTO episodes (id, run_id, task_id, status, pid, host) "
+        "VALUES ('e-resumed', 'r-old', 't', 'running', ?, ?)",
+        (dead, here),
+    )
+    conn.commit()
+    conn.close()
+    with TraceStore(path) as store:
+        status = {e["id"]: (e["status"], e["success"]) for e in store.episodes()}
+        runs = {r["id"]: r["status"] for r in store.runs()}
+    assert status["e-r-dead"] == ("interrupted", 0)
+    assert status["e-resumed"] == ("interrupted", 0)
+    assert status["e-r-live"][0] == "running"
+    assert status["e-r-remote"][0] == "running"
+    assert runs == {
+        "r-dead": "interrupted",
+        "r-live": "running",
+        "r-remote": "running",
+        "r-old": "done",
+    }
+
+
+def test_resuming_a_run_makes_this_process_its_owner(tmp_path):
+    path = tmp_path / "t.db"
+    with TraceStore(path) as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE runs SET pid = ?, status = 'interrupted' WHERE id = ?", (dead_pid(), run_id)
+    )
+    conn.commit()
+    conn.close()
+    with TraceStore(path) as store:
+        store.update_run(run_id, status="running")
+        rec = store.start_episode(run_id, "t")
+        store.flush()
+        with TraceStore(path) as second:  # another store opening the file meanwhile
+            assert second.run(run_id)["status"] == "running"
+            assert second.episode(rec.episode_id)["status"] == "running"
+        store.finish_episode(rec.episode_id, status="done", success=True)
+        store.finish_run(run_id)
+        assert store.run(run_id)["status"] == "done"
+
+
+def test_update_rejects_unknown_columns_at_the_call(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        rec = store.start_episode(store.start_run(model="m", agent="a", config={}), "t")
+        with pytest.raises(ValueError, match="episodes has no column.*scroe"):
+            store.update_episode(rec.episode_id, scroe=1.0)
+        store.update_episode(rec.episode_id, final_state={"orders": [1]}, answer="x")
+        assert store.episode(rec.episode_id)["final_state"] == '{"orders":[1]}'
+
+
+def test_checks_are_validated_and_replaced_whole(tmp_path):
+    with TraceStore(tmp_path / "t.db") as store:
+        rec = store.start_episode(store.start_run(model="m", agent="a", config={}), "t")
+        store.add_checks(
+            rec.episode_id, [{"item_id": "a", "passed": False}, {"item_id": "b", "passed": None}]
+        )
+        with pytest.raises(ValueError, match="needs an 'item_id'"):
+            store.add_checks(rec.episode_id, [{"item_id": "c", "passed": True}, {"passed": True}])
+        with pytest.raises(ValueError, match="unknown key.*pased"):
+            store.add_checks(rec.episode_id, [{"item_id": "c", "pased": True}])
+        assert [(c["item_id"], c["passed"]) for c in store.checks(rec.episode_id)] == [
+            ("a", 0),
+            ("b", None),
+        ]
+        store.replace_checks(
+            rec.episode_id, [{"item_id": "a", "passed": True, "skipped_reason": None}]
+        )
+        assert [(c["item_id"], c["passed"]) for c in store.checks(rec.episode_id)] == [("a", 1)]
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+def test_payloads_of_any_python_type_are_stored_not_raised(tmp_path):
+    cyclic: dict = {"name": "loop"}
+    cyclic["self"] = cyclic
+    with TraceStore(tmp_path / "t.db") as store:
+        rec = store.start_episode(store.start_run(model="m", agent="a", config={}), "t")
+        rec.event(
+            "tool_call", "a", {"when": datetime.date(2026, 1, 2), "tags": {"x"}, "p": Point(1, 2)}
+        )
+        rec.event("tool_call", "b", {"task": Task.model_validate(TASK), "big": 2**70, 3: "int key"})
+        rec.event("tool_call", "c", cyclic)
+        a, b, c = (e["payload"] for e in store.events(rec.episode_id))
+    assert a == {"when": "2026-01-02", "tags": ["x"], "p": {"x": 1, "y": 2}}
+    assert b["task"]["id"] == "cancel-1" and b["big"] == 2**70 and b["3"] == "int key"
+    assert "unencodable" in c and "loop" in c["unencodable"]
+
+
+def test_readonly_store_reads_and_refuses_writes(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no trace file"):
+        TraceStore(tmp_path / "missing.db", readonly=True)
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run(model="m", agent="a", config={})
+    with TraceStore(tmp_path / "t.db", readonly=True) as store:
+        assert store.run(run_id)["id"] == run_id
+        with pytest.raises(PermissionError, match="read-only"):
+            store.start_run(model="m", agent="a", config={})
+        with pytest.raises(PermissionError, match="read-only"):
+            store.start_episode(run_id, "t")
+
+
+def test_a_file_from_an_older_schema_gains_the_new_columns(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE runs (id TEXT PRIMARY KEY, status TEXT);"
+        "CREATE TABLE episodes (id TEXT PRIMARY KEY, run_id TEXT, task_id TEXT, status TEXT);"
+        "INSERT INTO episodes VALUES ('old', 'r', 't', 'done');"
+    )
+    conn.close()
+    with TraceStore(path) as store:
+        rec = store.start_episode(store.start_run(model="m", agent="a", config={}), "t")
+        assert store.episode(rec.episode_id)["pid"] == os.getpid()
+        assert store.episode("old")["status"] == "done" and store.episode("old")["tokens"] == 0
+
+
+def test_a_file_that_is_not_sqlite_gets_a_clear_error(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("just some notes, not a database " * 100)
+    with pytest.raises(ValueError, match="notes.db is not a trace file"):
+        TraceStore(path)
