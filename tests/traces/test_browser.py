@@ -84,9 +84,12 @@ def test_run_page_filters_and_sorts_in_the_server(server, page):
     expect(page.locator("#episodes tbody tr")).to_have_count(3)
     page.click("button[data-sort=duration]")
     expect(page).to_have_url(re.compile("sort=duration"))
+    # the table is drawn again from the server's answer: wait for it before clicking on
+    expect(page.locator("th[aria-sort=ascending] button[data-sort=duration]")).to_have_count(1)
     expect(page.locator("#episodes tbody tr").first).to_have_attribute("data-id", "ep-a")
     page.click("button[data-sort=duration]")  # again: descending
     expect(page).to_have_url(re.compile("desc=1"))
+    expect(page.locator("th[aria-sort=descending] button[data-sort=duration]")).to_have_count(1)
     expect(page.locator("#episodes tbody tr").first).to_have_attribute("data-id", "ep-c")
     page.fill("input[name=task]", "orders-002")
     page.press("input[name=task]", "Enter")

@@ -124,9 +124,21 @@ function errorBox(err) {
 }
 
 // --- data --------------------------------------------------------------------------------------
+// Bumped by the router on every navigation. An answer that arrives after the reader has
+// moved on is dropped (StaleRoute), so a slow page can never draw over a newer one.
+let routeToken = 0;
+class StaleRoute extends Error {}
+
 // The server's JSON API, or (in an exported file) the episode embedded in the page.
 async function api(path) {
   if (typeof EMBEDDED !== "undefined" && EMBEDDED) return EMBEDDED.get(path);
+  const token = routeToken;
+  const body = await fetchJSON(path);
+  if (token !== routeToken) throw new StaleRoute(path);
+  return body;
+}
+
+async function fetchJSON(path) {
   const res = await fetch("/api/" + path, { headers: { Accept: "application/json" } });
   if (res.status === 404) return null;
   if (!res.ok) {

@@ -1,9 +1,8 @@
 // sandlot viewer: the hash router, the search box and the keyboard. Loaded last.
 "use strict";
 
-let routing = 0;
 async function router() {
-  const mine = ++routing;
+  const mine = ++routeToken;
   const [path, query] = (location.hash.slice(2) || "").split("?");
   const parts = path.split("/").filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch (_) { return p; } });
   const params = new URLSearchParams(query || "");
@@ -16,7 +15,7 @@ async function router() {
     if (parts[0] === "search") return await pageSearch(params);
     return await pageRuns();
   } catch (err) {
-    if (mine === routing) show(el("h2", {}, "Something went wrong"), errorBox(err), el("p", {}, el("a", { href: "#/" }, "back to the runs")));
+    if (mine === routeToken && !(err instanceof StaleRoute)) show(el("h2", {}, "Something went wrong"), errorBox(err), el("p", {}, el("a", { href: "#/" }, "back to the runs")));
   }
 }
 
