@@ -61,6 +61,8 @@ async def _measure(
         "step overhead ms (p95)": 1000 * _percentile(per_step, 0.95),
         "node overhead ms (mean)": 1000 * sum(overheads) / nodes,
         "episode total ms (mean)": 1000 * statistics.mean(e.duration for e in eps),
+        # everything a run pays per episode: world reset, graph, scoring, trace, checkpoints
+        "wall ms per episode": 1000 * wall / len(eps),
     }
 
 

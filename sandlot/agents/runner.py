@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.checkpoints import open_checkpointer
-from sandlot.agents.graph import build_graph, default_graph
+from sandlot.agents.graph import graph_for
 from sandlot.agents.models.base import Model
 from sandlot.agents.restore import restore_world
 from sandlot.agents.results import EpisodeResult, RunResult
@@ -99,7 +99,7 @@ async def run_episode(
             retriever=None if config.agent == "single" else retriever_for(env.toolset),
             root=root,
         )
-        graph = build_graph(checkpointer) if checkpointer is not None else default_graph()
+        graph = graph_for(checkpointer)
         run_config = {
             "recursion_limit": 20 + 4 * config.max_model_calls,
             "configurable": {"thread_id": recorder.episode_id},
