@@ -28,31 +28,21 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
     """Per-episode rows (when there are not too many) and the run's totals."""
     eps = sorted(result.episodes, key=lambda e: (e.task_id, e.epoch))
     if len(eps) <= max_rows:
+        epochs = any(e.epoch for e in eps)  # the column only when there is more than one
         table = Table(title=f"run {result.run_id}", show_lines=False)
-        for col in (
-            "task",
-            "epoch",
-            "status",
-            "success",
-            "score",
-            "model calls",
-            "tool calls",
-            "tokens",
-            "seconds",
-        ):
-            table.add_column(
-                col,
-                justify="right" if col not in ("task", "status") else "left",
-                no_wrap=col == "task",
-            )
+        table.add_column("task", no_wrap=True)
+        for col in (["ep"] if epochs else []) + ["status", "ok", "score"]:
+            table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
+        for col in ("model\ncalls", "tool\ncalls", "tokens", "secs"):
+            table.add_column(col, justify="right", no_wrap=True)
         for e in eps:
             ok = "[green]yes[/]" if e.success else "[red]no[/]"
             table.add_row(
                 e.task_id,
-                str(e.epoch),
+                *([str(e.epoch)] if epochs else []),
                 e.status,
                 ok,
-                _fmt(e.score or 0.0),
+                f"{e.score or 0.0:.2f}",
                 str(e.model_calls),
                 str(e.tool_calls),
                 str(e.tokens),
@@ -66,6 +56,8 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
     for key, value in summary.items():
         if key == "success_rate":
             value = f"{value:.1%}"
+        elif key == "duration":
+            value = f"{value:.2f} s"
         totals.add_row(key.replace("_", " "), _fmt(value))
     console.print(totals)
     for e in eps:
