@@ -149,7 +149,7 @@ async def replay_episode(
         comparisons, divergence = compare_tool_calls(
             _tool_calls(events), _tool_calls(store.events(result.episode_id))
         )
-        recorder = store.resume_episode(result.episode_id)
+        recorder = store.resume_episode(result.episode_id, reopen=False)
         for c in comparisons:
             recorder.event("replay", c["tool"], c, parent=0)
         recorder.event(
@@ -162,7 +162,7 @@ async def replay_episode(
             },
             parent=0,
         )
-        store.update_episode(result.episode_id, status=result.status, replay_of=episode_id)
+        store.update_episode(result.episode_id, replay_of=episode_id)
         store.finish_run(run_id, "done")
     return ReplayReport(
         original=episode_id,

@@ -256,9 +256,12 @@ class TraceStore(TraceReader):
         self._own_episodes.add(episode_id)
         return recorder
 
-    def resume_episode(self, episode_id: str) -> StoreRecorder:
-        """A recorder continuing an episode's numbering after its last stored event; the
-        episode reads 'running' again (unscored), owned by this process."""
+    def resume_episode(self, episode_id: str, *, reopen: bool = True) -> StoreRecorder:
+        """A recorder continuing an episode's numbering after its last stored event.
+
+        With ``reopen`` (to run the episode on) it reads 'running' again, unscored and
+        owned by this process; without, it keeps its status, score and end (to annotate a
+        finished episode, as replay does)."""
         self.flush()
         if self.episode(episode_id) is None:
             raise KeyError(f"no episode {episode_id!r} in {self.path}")
@@ -266,6 +269,8 @@ class TraceStore(TraceReader):
             0
         ]["seq"]
         recorder = StoreRecorder(self, episode_id, start_seq=0 if last is None else last + 1)
+        if not reopen:
+            return recorder
         self._exec(
             "UPDATE episodes SET status = 'running', success = NULL, ended = NULL, pid = ?, host = ? WHERE id = ?",
             (os.getpid(), _HOST, episode_id),

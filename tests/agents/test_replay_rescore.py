@@ -34,6 +34,8 @@ async def test_replaying_an_oracle_episode_matches_exactly(tmp_path):
     with TraceStore(db) as store:
         row = store.episode(report.replay.episode_id)
         assert row["replay_of"] == ids["store-orders-005"] and row["status"] == "done"
+        # annotating the replay with its comparison leaves it finished and scored
+        assert row["success"] == 1 and row["score"] == 1.0 and row["ended"] is not None
         assert store.run(row["run_id"])["kind"] == "replay"
         summary = [e for e in store.events(row["id"], kinds=["replay"]) if e["name"] == "summary"]
         assert summary[0]["payload"]["matched"] is True
