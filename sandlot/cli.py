@@ -7,6 +7,8 @@ library. Command groups: run, tasks, tools, sandbox, replay, score, view, export
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -43,13 +45,39 @@ ExtraTools = Annotated[
 ]
 
 
-def _environment(env: str, extra: list[str] | None):
-    from sandlot.environments.base import get_environment_class, make_environment
+def _extra_tools(sources: list[str] | None) -> list:
+    """The tools of each --tools source; a source that cannot be imported is a usage error."""
     from sandlot.tools.toolset import Toolset
 
-    get_environment_class(env)  # fails early with the list of known environments
-    extra_tools = [t for src in extra or () for t in Toolset.from_module(src)]
-    return make_environment(env, extra_tools=extra_tools)
+    try:
+        return [t for src in sources or () for t in Toolset.from_module(src)]
+    except (ImportError, OSError, ValueError, TypeError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tools") from exc
+
+
+def _environment(env: str, extra: list[str] | None):
+    from sandlot.environments.base import (
+        UnknownEnvironmentError,
+        get_environment_class,
+        make_environment,
+    )
+
+    try:
+        get_environment_class(env)  # fails early with the list of known environments
+    except UnknownEnvironmentError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--env") from exc
+    return make_environment(env, extra_tools=_extra_tools(extra))
+
+
+@contextlib.contextmanager
+def _trace_file(param_hint: str) -> Iterator[None]:
+    """A trace path that is missing (where one must exist) or not a trace: a usage error."""
+    from sandlot.traces.errors import TraceFileError
+
+    try:
+        yield
+    except TraceFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint=param_hint) from exc
 
 
 @tools_app.command("list")
@@ -231,7 +259,7 @@ def run_cmd(
 
         resumed_model = _make_model(model, base_url=base_url, api_key=api_key) if model else None
         try:
-            with _progress(0, quiet) as advance:
+            with _trace_file("--db"), _progress(0, quiet) as advance:
                 result = asyncio.run(
                     resume_run(db, model=resumed_model, concurrency=concurrency, on_episode=advance)
                 )
@@ -246,13 +274,11 @@ def run_cmd(
     judge_model = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
     env_options: dict = {"sandbox": sandbox}
     if tools:
-        from sandlot.tools.toolset import Toolset
-
-        env_options["extra_tools"] = [t for src in tools for t in Toolset.from_module(src)]
+        env_options["extra_tools"] = _extra_tools(tools)
     from sandlot.agents.runtime import AgentConfig
 
     config = AgentConfig(agent=agent, k=k, max_model_calls=max_model_calls)  # type: ignore[arg-type]
-    with _progress(len(tasks) * epochs, quiet) as advance:
+    with _trace_file("--db"), _progress(len(tasks) * epochs, quiet) as advance:
         result = asyncio.run(
             run_tasks(
                 tasks,
@@ -326,7 +352,8 @@ def replay_cmd(
     from sandlot.console import console
 
     try:
-        report = asyncio.run(replay_episode(db, episode_id, env_options={"sandbox": sandbox}))
+        with _trace_file("DB"):
+            report = asyncio.run(replay_episode(db, episode_id, env_options={"sandbox": sandbox}))
     except ReplayError as exc:
         raise typer.BadParameter(str(exc)) from exc
     new = report.replay
@@ -358,7 +385,8 @@ def score_cmd(
     from sandlot.console import console
 
     loaded = _load_tasks(tasks)
-    results = asyncio.run(rescore(db, loaded, run_id=run_id, write=not dry_run))
+    with _trace_file("DB"):
+        results = asyncio.run(rescore(db, loaded, run_id=run_id, write=not dry_run))
     table = Table(title=f"re-scored {len(results)} episodes" + (" (dry run)" if dry_run else ""))
     for col in ("episode", "task", "score", "success", "not re-checked"):
         table.add_column(col)
@@ -389,13 +417,11 @@ def view_cmd(
 ) -> None:
     """Serve the trace viewer (read-only): runs, episodes, timelines, span trees,
     step-through replay, comparisons, search and plots."""
-    from sandlot.traces.viewer.db import TraceFileError
     from sandlot.traces.viewer.server import serve
 
     try:
-        serve(db, host, port, open_browser=open_browser)
-    except TraceFileError as exc:
-        raise typer.BadParameter(str(exc), param_hint="DB") from exc
+        with _trace_file("DB"):
+            serve(db, host, port, open_browser=open_browser)
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise typer.BadParameter(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port",

@@ -74,3 +74,42 @@ def test_bad_input_gets_a_clear_error_not_a_traceback(tmp_path, monkeypatch):
     assert out.exit_code == 2 and "no tool 'nope'" in out.output
     out = runner.invoke(app, ["view", str(tmp_path / "missing.db")])
     assert out.exit_code == 2 and "no trace file" in out.output
+
+
+def test_commands_that_read_a_trace_never_create_one_at_a_wrong_path(tmp_path):
+    runner = CliRunner()
+    tasks = str(Path(__file__).resolve().parents[1] / "examples/tasks/store/no_tool.yaml")
+    missing = tmp_path / "typo.db"
+    for args in (
+        ["replay", str(missing), "ep"],
+        ["score", str(missing), "--tasks", tasks],
+        ["run", "--resume", "--db", str(missing)],
+        ["export", str(missing), "ep", "--html", str(tmp_path / "o.html")],
+        ["view", str(missing)],
+    ):
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2 and "no trace file" in out.output, (args, out.output)
+        assert "Traceback" not in out.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_a_trace_is_refused_and_left_as_it_was(tmp_path):
+    runner = CliRunner()
+    tasks = str(Path(__file__).resolve().parents[1] / "examples/tasks/store/no_tool.yaml")
+    notes = tmp_path / "notes.db"
+    notes.write_text("my notes " * 50)
+    for args in (["run", tasks, "--db", str(notes)], ["score", str(notes), "--tasks", tasks]):
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2 and "is not a trace file" in out.output, (args, out.output)
+    assert notes.read_text() == "my notes " * 50
+
+
+def test_unknown_environment_and_tools_source_are_usage_errors(tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(app, ["tools", "list", "--env", "nope"])
+    assert out.exit_code == 2 and "unknown environment 'nope'" in out.output
+    assert "store" in out.output and "Traceback" not in out.output
+    out = runner.invoke(app, ["tools", "list", "--tools", str(tmp_path / "missing.py")])
+    assert out.exit_code == 2 and "no tools file at" in out.output
+    out = runner.invoke(app, ["tools", "list", "--tools", "no_such_module_here"])
+    assert out.exit_code == 2 and "no module named 'no_such_module_here'" in out.output

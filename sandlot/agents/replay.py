@@ -122,7 +122,7 @@ async def replay_episode(
     env_options: dict[str, Any] | None = None,
 ) -> ReplayReport:
     """Replay ``episode_id`` of trace file ``db`` and record the replay beside it."""
-    async with open_store(db) as store:
+    async with open_store(db, existing=True) as store:
         assert store is not None
         original = store.episode(episode_id)
         if original is None:

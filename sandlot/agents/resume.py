@@ -37,7 +37,7 @@ async def resume_run(
     """
     if not Path(db).exists():
         raise ResumeError(f"no trace file at {db}")
-    async with open_store(db) as store:
+    async with open_store(db, existing=True) as store:
         assert store is not None
         runs = [r for r in store.runs() if run_id is None or r["id"] == run_id]
         if not runs:

@@ -369,12 +369,26 @@ async def run_jobs(
 
 
 @contextlib.asynccontextmanager
-async def open_store(db: str | Path | TraceStore | None) -> AsyncIterator[TraceStore | None]:
-    """An open TraceStore for a path (closed after), or the store given (flushed after)."""
+async def open_store(
+    db: str | Path | TraceStore | None, *, existing: bool = False
+) -> AsyncIterator[TraceStore | None]:
+    """An open TraceStore for a path (closed after), or the store given (flushed after).
+
+    Raises:
+        TraceFileError: ``existing`` and there is no file at the path (commands that read
+            a trace must not create an empty one at a mistyped path), or the file is not
+            a trace.
+    """
     if db is None:
         yield None
         return
+    from sandlot.traces.errors import TraceFileError
     from sandlot.traces.store import TraceStore
+
+    if existing and not isinstance(db, TraceStore) and not Path(db).is_file():
+        raise TraceFileError(
+            f"no trace file at {db}; traces are written by `sandlot run --db FILE`"
+        )
 
     if isinstance(db, TraceStore):
         try:

@@ -1,5 +1,6 @@
 """Traces: the SQLite store, its batching writer, recorders, redaction and queries."""
 
+from sandlot.traces.errors import TraceFileError
 from sandlot.traces.query import TraceReader
 from sandlot.traces.recorder import EpisodeRecorder, NullRecorder, Span
 from sandlot.traces.redact import Redactor
@@ -16,6 +17,7 @@ __all__ = [
     "NullRecorder",
     "Redactor",
     "Span",
+    "TraceFileError",
     "StoreRecorder",
     "TraceReader",
     "TraceStore",

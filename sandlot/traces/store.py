@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from sandlot.traces.errors import TraceFileError
 from sandlot.traces.query import TraceReader
 from sandlot.traces.recorder import EpisodeRecorder
 from sandlot.traces.redact import Redactor
@@ -406,11 +407,18 @@ def _prepare(path: Path) -> dict[str, set[str]]:
     try:
         db = sqlite_utils.Database(conn)
         try:
-            db.enable_wal()
+            tables = set(db.table_names())
         except sqlite3.DatabaseError as exc:
-            raise ValueError(
+            raise TraceFileError(
                 f"{path} is not a trace file (SQLite says: {exc}); give a new or existing trace path"
             ) from exc
+        if tables and not tables & {"meta", "runs"}:
+            # another program's database: adding our tables to it is not ours to do
+            raise TraceFileError(
+                f"{path} is an SQLite database of something else (tables: "
+                f"{', '.join(sorted(tables)[:5])}); give a new or existing trace path"
+            )
+        db.enable_wal()
         conn.execute("PRAGMA synchronous=NORMAL")
         _add_missing_columns(db)
         conn.executescript(SCHEMA_SQL)

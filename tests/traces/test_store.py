@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from sandlot.environments.tasks import Task
-from sandlot.traces import TraceReader, TraceStore
+from sandlot.traces import TraceFileError, TraceReader, TraceStore
 
 TASK = {
     "id": "cancel-1",
@@ -393,3 +393,20 @@ def test_a_file_that_is_not_sqlite_gets_a_clear_error(tmp_path):
     path.write_text("just some notes, not a database " * 100)
     with pytest.raises(ValueError, match="notes.db is not a trace file"):
         TraceStore(path)
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO users (name) VALUES ('ada')")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(TraceFileError, match="app.db is an SQLite database of something else"):
+        TraceStore(path)
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert names == {"users"}

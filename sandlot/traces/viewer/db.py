@@ -15,13 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from sandlot.traces.errors import TraceFileError
+
 __all__ = ["ConnectionPool", "TraceFileError", "open_readonly"]
 
 _REQUIRED_TABLES = ("runs", "episodes", "events", "checks")
-
-
-class TraceFileError(ValueError):
-    """The file is missing, not SQLite, or not a sandlot trace."""
 
 
 def _uri(path: Path) -> str:
