@@ -13,7 +13,7 @@ from sandlot.agents.prompts import EXECUTOR_SYSTEM, SINGLE_AGENT_SYSTEM
 from sandlot.agents.runtime import EpisodeRuntime, parse_submit
 from sandlot.agents.state import EpisodeState
 
-__all__ = ["SUBMIT_SCHEMA", "SUBMIT_TOOL", "executor"]
+__all__ = ["SUBMIT_SCHEMA", "SUBMIT_TOOL", "budget_spent", "executor"]
 
 SUBMIT_SCHEMA: dict[str, Any] = {
     "type": "function",
@@ -35,10 +35,33 @@ SUBMIT_SCHEMA: dict[str, Any] = {
 _FAILED_PREFIX = "STEP FAILED"
 
 
+_EMPTY_REPLY = (
+    "Your reply was empty. Call a tool, reply with the result of the current step, or "
+    "reply 'STEP FAILED:' and the reason."
+)
+_SINGLE_EMPTY_REPLY = "Your reply was empty. Call a tool, or call submit_answer with the answer."
+
+
+def budget_spent(state: EpisodeState, rt: EpisodeRuntime) -> dict[str, Any] | None:
+    """The update that ends the episode when the model-call budget is spent, else None.
+    Checked before every model call, by the planner and the executor alike."""
+    limit = rt.config.max_model_calls
+    if state["model_calls"] < limit:
+        return None
+    return {
+        "status": "budget",
+        "error": f"model-call budget spent: {state['model_calls']} of {limit}",
+        "route": "finish",
+    }
+
+
 async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
     rt = runtime.context
     step = state["step"]
     with rt.node("executor", step) as node:
+        spent = budget_spent(state, rt)
+        if spent is not None:
+            return spent
         system = SINGLE_AGENT_SYSTEM if rt.single else EXECUTOR_SYSTEM
         request = ModelRequest(
             messages=[{"role": "system", "content": system}, *state["messages"]],
@@ -65,12 +88,28 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
         update["messages"] = messages
 
         if not response.tool_calls:
+            if not (response.content or "").strip():
+                # Nothing said, nothing called: ask again (the budget bounds the asking).
+                nudge = _SINGLE_EMPTY_REPLY if rt.single else _EMPTY_REPLY
+                messages.append({"role": "user", "content": nudge})
+                return {**update, "route": "executor"}
             return {**update, **_step_ended(state, rt, response.content or "")}
 
         answer: str | None = None
         tool_calls = state["tool_calls"]
         tool_errors = state["tool_errors"]
+        tool_limit = rt.task.max_tool_calls
         for call in response.tool_calls:
+            if call.name != SUBMIT_TOOL and tool_calls >= tool_limit:
+                # The budget ran out inside this batch: the rest are answered, not run.
+                messages.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": call.id,
+                        "content": f"Not run: the budget of {tool_limit} tool calls is spent.",
+                    }
+                )
+                continue
             if call.name == SUBMIT_TOOL:
                 submitted, problem = parse_submit(call.arguments)
                 rt.record_submit(call, submitted, problem, step, node.seq)
@@ -96,11 +135,9 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
             plan = [dict(s) for s in state["plan"]]
             plan[step].update(status="done", result=answer)
             return {**update, "plan": plan, "answer": answer, "route": "finish"}
-        if (
-            tool_calls >= rt.task.max_tool_calls
-            or update["model_calls"] >= rt.config.max_model_calls
-        ):
-            return {**update, "status": "budget", "route": "finish"}
+        if tool_calls >= tool_limit:
+            spent_msg = f"tool-call budget spent: {tool_calls} of {tool_limit}"
+            return {**update, "status": "budget", "error": spent_msg, "route": "finish"}
         if step_calls >= rt.config.max_calls_per_step and not rt.single:
             reason = f"used {step_calls} tool calls without finishing the step"
             return {**update, **_step_failed(state, rt, reason)}
@@ -128,4 +165,9 @@ def _step_failed(state: EpisodeState, rt: EpisodeRuntime, reason: str) -> dict[s
     plan[step].update(status="failed", result=reason or "no reason given")
     if state["replans"] < rt.config.max_replans:
         return {"plan": plan, "route": "planner"}
-    return {"plan": plan, "route": "finish", "error": f"step failed and re-plans ran out: {reason}"}
+    return {
+        "plan": plan,
+        "route": "finish",
+        "status": "gave_up",
+        "error": f"step failed and re-plans ran out: {reason}",
+    }

@@ -5,10 +5,12 @@ of an episode travel as run-scoped context."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from sandlot.agents.executor import executor
 from sandlot.agents.nodes import finish, planner, retriever, route
@@ -21,13 +23,29 @@ __all__ = ["build_graph", "default_graph", "graph_for"]
 _COMPILED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
+Node = Callable[[EpisodeState, Runtime[EpisodeRuntime]], Awaitable[dict[str, Any]]]
+
+
+def _noting_trace_seq(node: Node) -> Node:
+    """The node, also noting in the state how far the trace had got when it ended: a
+    resume from that checkpoint then knows which events the lost work wrote."""
+
+    async def run(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
+        update = await node(state, runtime)
+        update["trace_seq"] = runtime.context.recorder.issued
+        return update
+
+    run.__name__ = run.__qualname__ = node.__name__
+    return run
+
+
 def build_graph(checkpointer: Any = None) -> Any:
     """Compile the episode graph, with an optional LangGraph checkpointer (for resume)."""
     g = StateGraph(EpisodeState, context_schema=EpisodeRuntime)
-    g.add_node("planner", planner)
-    g.add_node("retriever", retriever)
-    g.add_node("executor", executor)
-    g.add_node("finish", finish)
+    g.add_node("planner", _noting_trace_seq(planner))
+    g.add_node("retriever", _noting_trace_seq(retriever))
+    g.add_node("executor", _noting_trace_seq(executor))
+    g.add_node("finish", _noting_trace_seq(finish))
     g.add_edge(START, "planner")
     g.add_conditional_edges("planner", route, ["retriever", "executor", "finish"])
     g.add_conditional_edges("retriever", route, ["executor", "finish"])

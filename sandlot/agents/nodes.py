@@ -7,6 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from sandlot.agents.executor import budget_spent
 from sandlot.agents.models.base import ModelRequest
 from sandlot.agents.prompts import (
     PLANNER_SYSTEM,
@@ -56,6 +57,9 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
                 "route": "executor",
             }
 
+        spent = budget_spent(state, rt)
+        if spent is not None:
+            return {**spent, "messages": messages}
         done = [s for s in state["plan"] if s["status"] == "done"]
         failed = next((s for s in state["plan"] if s["status"] == "failed"), None)
         descriptions = {t.name: _one_line(t.description) for t in rt.toolset}
@@ -168,12 +172,13 @@ async def finish(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[
     rt = runtime.context
     with rt.node("finish", state["step"]) as node:
         answer = state.get("answer")
-        if answer is None and state["status"] != "error":
-            # No submit_answer: the last thing the agent said to the user is its answer.
-            for message in reversed(state["messages"]):
-                if message.get("role") == "assistant" and message.get("content"):
-                    answer = message["content"]
-                    break
+        if answer is None and state["status"] == "running" and state["messages"]:
+            # The agent finished by itself without submit_answer: the reply that ended its
+            # last step is its answer. An episode cut short (budget, gave up, error) has
+            # none: what it said on the way is not an answer.
+            last = state["messages"][-1]
+            if last.get("role") == "assistant" and (last.get("content") or "").strip():
+                answer = last["content"]
         status = "done" if state["status"] == "running" else state["status"]
         if answer is not None:
             rt.recorder.event("answer", "answer", {"answer": answer}, parent=node.seq)

@@ -61,33 +61,73 @@ def step_message(index: int, total: int, text: str) -> str:
     return f"Step {index + 1} of {total}: {text}"
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-_NUMBERED = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(.*\S)\s*$", re.MULTILINE)
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_LISTED = re.compile(
+    r"^\s*(?:\d+[.):]|[-*•]|step\s+\d+\s*[.):-])\s+(.*\S)\s*$", re.MULTILINE | re.IGNORECASE
+)
+_STEP_TEXT_KEYS = ("text", "description", "step", "task", "action", "content")
+
+
+def _step_text(item: Any) -> str:
+    """One step as text: a string, or the text field of an object the model made."""
+    if isinstance(item, dict):
+        for key in _STEP_TEXT_KEYS:
+            if isinstance(item.get(key), str) and item[key].strip():
+                return item[key].strip()
+        return json.dumps(item, ensure_ascii=False)
+    return str(item).strip()
+
+
+def _steps_of(data: Any) -> list[str]:
+    if isinstance(data, dict):
+        data = next((data[k] for k in ("steps", "plan") if isinstance(data.get(k), list)), None)
+    elif isinstance(data, list) and not all(isinstance(i, str | dict) for i in data):
+        return []  # a bare list is a plan only if it lists steps ("[1]" in prose is not)
+    if not isinstance(data, list):
+        return []
+    return [t for t in (_step_text(item) for item in data) if t]
+
+
+def _json_values(text: str) -> list[Any]:
+    """Every JSON object or list in ``text``, outermost first, prose around them ignored."""
+    decoder = json.JSONDecoder()
+    found, i = [], 0
+    while i < len(text):
+        start = min((j for j in (text.find("{", i), text.find("[", i)) if j >= 0), default=-1)
+        if start < 0:
+            break
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            i = start + 1
+            continue
+        found.append(value)
+        i = end
+    return found
 
 
 def parse_plan(content: str | None) -> tuple[list[str], str | None]:
     """The steps in a planner reply, and a note when the reply was not the JSON asked for.
 
-    Accepts ``{"steps": [...]}`` (optionally in a fenced block), a bare JSON list, or a
-    numbered/bulleted list. Returns ([], note) when nothing usable is found.
+    Accepts ``{"steps": [...]}`` or ``{"plan": [...]}`` or a bare JSON list — fenced or
+    not, with prose or ``<think>`` blocks around it, steps as strings or as objects with
+    a text field — and else a numbered, bulleted or ``Step N:`` list. Returns ([], note)
+    when nothing usable is found.
     """
     if not content or not content.strip():
         return [], "the planner returned no text"
-    text = content.strip()
-    fenced = _FENCE.search(text)
-    if fenced:
-        text = fenced.group(1).strip()
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError:
-        data = None
-    if isinstance(data, dict):
-        data = data.get("steps")
-    if isinstance(data, list):
-        steps = [str(s).strip() for s in data if str(s).strip()]
+    text = _THINK.sub("", content).strip()
+    if text.startswith(("{", "[")):
+        steps = _steps_of(next(iter(_json_values(text)), None))
         if steps:
             return steps, None
-    listed = _NUMBERED.findall(content)
+    for block in [*_FENCE.findall(text), text]:
+        for value in _json_values(block):
+            steps = _steps_of(value)
+            if steps:
+                return steps, None
+    listed = _LISTED.findall(_FENCE.sub("", text) or text)
     if listed:
         return listed, "the planner reply was not JSON; read it as a list"
     return [], "the planner reply held no steps"

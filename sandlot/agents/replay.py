@@ -10,7 +10,7 @@ from typing import Any
 from sandlot.agents.models.oracle import SUBMIT_TOOL
 from sandlot.agents.models.replay import ReplayModel
 from sandlot.agents.results import EpisodeResult
-from sandlot.agents.runner import agent_config, open_store, run_episode
+from sandlot.agents.runner import open_store, run_episode, stored_agent_config
 
 __all__ = ["Divergence", "ReplayError", "ReplayReport", "compare_tool_calls", "replay_episode"]
 
@@ -132,14 +132,18 @@ async def replay_episode(
             raise ReplayError(f"the trace holds no definition of task {original['task_id']!r}")
         events = store.events(episode_id)
         model = ReplayModel.from_events(events)
-        cfg = agent_config(original.get("agent") or "plan-execute")
+        cfg = stored_agent_config(store.run(original["run_id"]) or {"agent": original.get("agent")})
         run_id = store.start_run(
             model=f"replay:{episode_id}",
             agent=cfg.agent,
             kind="replay",
             parent_run=original["run_id"],
             n_tasks=1,
-            config={"replay_of": episode_id, "original_model": original.get("model")},
+            config={
+                "replay_of": episode_id,
+                "original_model": original.get("model"),
+                "agent": vars(cfg),
+            },
         )
         store.save_tasks(run_id, [task])
         result = await run_episode(

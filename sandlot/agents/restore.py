@@ -31,6 +31,9 @@ async def restore_world(
 
     saved = await graph.aget_state(run_config)
     values = saved.values or {}
+    # What the lost attempt recorded after the checkpoint (or, with none, after the root
+    # event) is about to be done again: mark it, so nothing counts twice.
+    rt.recorder.supersede(int(values.get("trace_seq") or 0) or (rt.root or 0) + 1)
     if not values:
         rt.recorder.event(
             "replay", "resume", {"restored": 0, "note": "no checkpoint; restarting"}, parent=rt.root

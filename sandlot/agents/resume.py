@@ -9,7 +9,7 @@ from typing import Any
 
 from sandlot.agents.models.base import Model
 from sandlot.agents.results import EpisodeResult, RunResult
-from sandlot.agents.runner import agent_config, open_store, resolve_model, run_jobs
+from sandlot.agents.runner import open_store, resolve_model, run_jobs, stored_agent_config
 
 __all__ = ["ResumeError", "resume_run"]
 
@@ -39,17 +39,28 @@ async def resume_run(
         raise ResumeError(f"no trace file at {db}")
     async with open_store(db, existing=True) as store:
         assert store is not None
-        runs = [r for r in store.runs() if run_id is None or r["id"] == run_id]
+        if run_id is not None:
+            runs = [r for r in store.runs() if r["id"] == run_id]
+        else:  # the latest run of tasks; replays are re-run with `sandlot replay`
+            runs = [r for r in store.runs() if (r.get("kind") or "run") == "run"]
         if not runs:
             raise ResumeError(f"no run {run_id!r} in {db}" if run_id else f"no run in {db}")
         run = max(runs, key=lambda r: r.get("started") or 0)
         rid = run["id"]
+        if (run.get("kind") or "run") != "run":
+            raise ResumeError(f"run {rid} is a {run['kind']}; replay the episode again instead")
         tasks = {row["task_id"]: store.task(rid, row["task_id"]) for row in store.tasks(rid)}
         epochs = int(run.get("epochs") or 1)
-        the_model = resolve_model(model if model is not None else run["model"])
+        try:
+            the_model = resolve_model(model if model is not None else run["model"])
+        except ValueError as exc:
+            raise ResumeError(
+                f"cannot rebuild the model {run['model']!r} of run {rid} ({exc}); "
+                "give the model again (--model)"
+            ) from exc
         for secret in the_model.secrets():
             store.add_secret(secret)
-        cfg = agent_config(run.get("agent") or "plan-execute")
+        cfg = stored_agent_config(run)
         episodes = store.episodes(rid)
         seen = {(e["task_id"], e["epoch"]) for e in episodes}
         kept = [e for e in episodes if e["status"] in _FINISHED]

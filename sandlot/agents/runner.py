@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import traceback
@@ -31,7 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.tasks import Task
     from sandlot.traces.store import TraceStore
 
-__all__ = ["agent_config", "open_store", "resolve_model", "run", "run_episode"]
+__all__ = [
+    "agent_config",
+    "open_store",
+    "resolve_model",
+    "run",
+    "run_episode",
+    "stored_agent_config",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,17 @@ def resolve_model(model: Model | str) -> Model:
 
 def agent_config(agent: str | AgentConfig) -> AgentConfig:
     return agent if isinstance(agent, AgentConfig) else AgentConfig(agent=agent)  # type: ignore[arg-type]
+
+
+def stored_agent_config(run: dict[str, Any]) -> AgentConfig:
+    """The agent config a stored run was made with (its ``config["agent"]``), so a resume
+    or a replay runs under the same budgets and ``k``; the defaults for what it lacks."""
+    config = run.get("config")
+    stored = config.get("agent") if isinstance(config, dict) else None
+    if not isinstance(stored, dict):
+        return agent_config(run.get("agent") or "plan-execute")
+    known = {f.name for f in dataclasses.fields(AgentConfig)}
+    return AgentConfig(**{k: v for k, v in stored.items() if k in known})
 
 
 async def run_episode(
@@ -79,6 +98,7 @@ async def run_episode(
     result = EpisodeResult(episode_id=recorder.episode_id, task_id=task.id, epoch=epoch)
     started = time.perf_counter()
     env: Environment | None = None
+    rt: EpisodeRuntime | None = None
     snapshot: dict[str, Any] | None = None
     root: int | None = 0 if resume else None
     try:
@@ -116,11 +136,16 @@ async def run_episode(
         result.node_runs = rt.node_runs
         _copy_counts(result, final)
         result.answer = final.get("answer")
-        result.status = "error" if final.get("status") == "error" else "done"
+        ended = final.get("status")
+        result.status = "error" if ended == "error" else "done"
         result.error = final.get("error")
-        if result.status == "error":
-            recorder.event("error", "episode", {"message": result.error}, parent=root)
+        if ended in ("error", "budget", "gave_up"):
+            # why the episode ended early, on its timeline
+            name = "episode" if ended == "error" else ended
+            recorder.event("error", name, {"message": result.error}, parent=root)
         await _score(result, rt, judge)
+        if ended in ("budget", "gave_up"):
+            result.success = False  # cut short: whatever its checklist says, not a success
         snapshot = await env.snapshot_async()
         result.sandbox_backend = env.sandbox_backend
     except (asyncio.CancelledError, KeyboardInterrupt):
@@ -129,6 +154,11 @@ async def run_episode(
     except Exception as exc:  # the episode failed; the run goes on
         result.status, result.success = "error", False
         result.error = f"{type(exc).__name__}: {exc}"
+        if rt is not None:  # what was spent before it failed still counts
+            result.model_calls = max(result.model_calls, rt.model_calls)
+            result.tool_calls = max(result.tool_calls, len(rt.calls))
+            result.prompt_tokens = max(result.prompt_tokens, rt.prompt_tokens)
+            result.completion_tokens = max(result.completion_tokens, rt.completion_tokens)
         recorder.event(
             "error",
             type(exc).__name__,
@@ -355,13 +385,24 @@ async def run_jobs(
                     **job,
                 )
             if on_episode is not None:
-                on_episode(res)
+                try:
+                    on_episode(res)
+                except Exception:  # a progress callback must not end the run
+                    log.exception("on_episode callback failed for episode %s", res.episode_id)
             return res
 
         status = "interrupted"
+        tasks = [asyncio.ensure_future(one(j)) for j in jobs]
         try:
-            results = await asyncio.gather(*(one(j) for j in jobs))
+            results = await asyncio.gather(*tasks)
             status = "done"
+        except BaseException:
+            # One failure ends the run: stop the other episodes before the store and the
+            # checkpointer close under them.
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
             if store is not None:
                 store.finish_run(run_id, status)

@@ -3,6 +3,7 @@ run-scoped context (never checkpointed)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import traceback
@@ -62,6 +63,11 @@ class EpisodeRuntime:
     calls: list[ToolOutcome] = field(default_factory=list)  # every tool outcome, in order
     node_runs: int = 0  # graph node executions (LangGraph steps)
     model_time: float = 0.0  # seconds spent inside the model
+    # what this process spent, kept apart from the state so an episode that raises
+    # mid-graph still reports it
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     tool_time: float = 0.0  # seconds spent inside tools
 
     @property
@@ -101,17 +107,27 @@ class EpisodeRuntime:
             parent=parent,
         )
         t0 = time.perf_counter()
+        timeout = self.config.model_timeout
+        self.model_calls += 1
         try:
-            response = await self.model.complete(request)
+            if timeout is None:
+                response = await self.model.complete(request)
+            else:
+                response = await asyncio.wait_for(self.model.complete(request), timeout)
         except Exception as exc:  # a model failure ends the episode, recorded, never raised
             latency = time.perf_counter() - t0
             self.model_time += latency
-            kind = "" if isinstance(exc, ModelError) else f"{type(exc).__name__}: "
-            message = f"{kind}{exc}"
+            if isinstance(exc, TimeoutError) and timeout is not None:
+                message = f"no answer within the model timeout of {timeout:g} s"
+            else:
+                kind = "" if isinstance(exc, ModelError) else f"{type(exc).__name__}: "
+                message = f"{kind}{exc}"
             span.end(error=message, latency=latency, traceback=traceback.format_exc(limit=8))
             return None, message
         latency = time.perf_counter() - t0
         self.model_time += latency
+        self.prompt_tokens += response.usage.prompt_tokens
+        self.completion_tokens += response.usage.completion_tokens
         span.end(
             response={
                 "content": response.content,

@@ -36,9 +36,12 @@ class EpisodeState(TypedDict, total=False):
     prompt_tokens: int
     completion_tokens: int
     answer: str | None
-    status: Literal["running", "done", "budget", "error"]
+    # running, then: done (answered or finished its plan), budget (a call budget ran out),
+    # gave_up (a step failed and no re-plan was left), error (a model call failed)
+    status: Literal["running", "done", "budget", "gave_up", "error"]
     error: str | None
     route: Route
+    trace_seq: int  # the trace's next event seq when this state was reached (for resume)
 
 
 def initial_state(task_id: str) -> EpisodeState:
@@ -59,4 +62,5 @@ def initial_state(task_id: str) -> EpisodeState:
         status="running",
         error=None,
         route="planner",
+        trace_seq=0,
     )

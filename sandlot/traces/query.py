@@ -64,6 +64,7 @@ class TraceReader:
             uri, uri=True, check_same_thread=False, timeout=30
         )
         self._read.row_factory = sqlite3.Row
+        self._superseded_column: bool | None = None
 
     def close(self) -> None:
         """Close the read connection. Idempotent."""
@@ -76,6 +77,14 @@ class TraceReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _has_superseded(self) -> bool:
+        """Whether the file has the ``events.superseded`` column (files written before it
+        was added, opened read-only, do not)."""
+        if self._superseded_column is None:
+            columns = self._rows("PRAGMA table_info(events)")
+            self._superseded_column = any(c["name"] == "superseded" for c in columns)
+        return self._superseded_column
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         if self._read is None:
@@ -150,12 +159,19 @@ class TraceReader:
         kinds: Iterable[str] | None = None,
         after_seq: int | None = None,
         limit: int | None = None,
+        include_superseded: bool = False,
     ) -> list[dict[str, Any]]:
-        """An episode's events ordered by ``seq``, each with its ``payload`` decoded."""
+        """An episode's events ordered by ``seq``, each with its ``payload`` decoded.
+
+        Events of an attempt that a resume replaced (``superseded``) are left out unless
+        ``include_superseded``: the episode's trajectory is what its final attempt did.
+        """
         sql = (
             "SELECT seq, parent, ts, kind, name, payload, duration FROM events WHERE episode_id = ?"
         )
         params: list[Any] = [episode_id]
+        if not include_superseded and self._has_superseded():
+            sql += " AND superseded IS NULL"
         if kinds is not None:
             kinds = [kinds] if isinstance(kinds, str) else list(kinds)
             sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"

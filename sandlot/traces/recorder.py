@@ -62,12 +62,21 @@ class Span:
 class EpisodeRecorder:
     """Base recorder: numbering and spans; subclasses decide where ``emit`` writes."""
 
-    def __init__(self, episode_id: str = "") -> None:
+    def __init__(self, episode_id: str = "", start_seq: int = 0) -> None:
         self.episode_id = episode_id
-        self._counter = itertools.count()
+        self.start_seq = start_seq  # this recorder's first seq (after a resume, not 0)
+        self.issued = start_seq  # how far the numbering has gone: the next seq to give
+        self._counter = itertools.count(start_seq)
 
     def next_seq(self) -> int:
-        return next(self._counter)
+        seq = next(self._counter)
+        self.issued = seq + 1
+        return seq
+
+    def supersede(self, from_seq: int) -> None:
+        """Mark this episode's events from ``from_seq`` up to this recorder's start as
+        replaced: a resume re-runs that work (see sandlot.agents.restore). Kept, not
+        counted. Recorders that store nothing have nothing to mark."""
 
     def event(
         self,

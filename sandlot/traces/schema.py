@@ -85,7 +85,8 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT,
     name TEXT,
     payload TEXT,            -- JSON
-    duration REAL            -- seconds, for spans
+    duration REAL,           -- seconds, for spans
+    superseded INTEGER       -- 1: from an attempt a resume replaced (kept, not counted)
 );
 CREATE INDEX IF NOT EXISTS events_episode ON events(episode_id, seq);
 CREATE TABLE IF NOT EXISTS checks (

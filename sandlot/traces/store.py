@@ -10,7 +10,6 @@ unfinished ones the same way.
 
 from __future__ import annotations
 
-import itertools
 import os
 import socket
 import sqlite3
@@ -76,8 +75,7 @@ class StoreRecorder(EpisodeRecorder):
     """
 
     def __init__(self, store: TraceStore, episode_id: str, start_seq: int = 0) -> None:
-        super().__init__(episode_id)
-        self._counter = itertools.count(start_seq)
+        super().__init__(episode_id, start_seq)
         self._store = store
         self._queue_event = store._require_writer().event  # bound once: the hot path
         self._json = store.redactor.json
@@ -87,6 +85,13 @@ class StoreRecorder(EpisodeRecorder):
             (self.episode_id, seq, parent, ts, kind, name, self._json(payload), duration)
         )
         self._store._dirty = True  # after the put: a concurrent read's flush then covers it
+
+    def supersede(self, from_seq: int) -> None:
+        if from_seq < self.start_seq:
+            self._store._exec(
+                "UPDATE events SET superseded = 1 WHERE episode_id = ? AND seq >= ? AND seq < ?",
+                (self.episode_id, from_seq, self.start_seq),
+            )
 
 
 class TraceStore(TraceReader):

@@ -109,3 +109,10 @@ async def test_killed_run_resumes_without_counting_an_episode_twice(tmp_path):
         assert restore[0]["payload"]["diverged"] == []
         seqs = [e["seq"] for e in events]
         assert len(seqs) == len(set(seqs))
+        # the trace tells what the episode row counts: work the killed process did after
+        # its last checkpoint is kept but marked, as the resume did it again
+        kinds = [e["kind"] for e in events]
+        assert kinds.count("model_call") == resumed["model_calls"]
+        assert kinds.count("tool_call") == resumed["tool_calls"] + 1  # + submit_answer
+        everything = store.events(resumed["id"], include_superseded=True)
+        assert len(everything) >= len(events)

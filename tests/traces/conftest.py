@@ -399,10 +399,12 @@ def shared_viewer_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_viewer_db(tmp_path_factory.mktemp("viewer") / "viewer.db")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Debian chromium for the session, through playwright (never
-    `playwright install`). Missing locally: skip; missing under CI: fail."""
+    """One headless Debian chromium for these tests, through playwright (never
+    `playwright install`). Missing locally: skip; missing under CI: fail. Package
+    scope: playwright's sync API keeps an event loop running in this thread, which
+    async tests that run later (in another package) could not start under."""
     problem = None
     try:
         from playwright.sync_api import sync_playwright

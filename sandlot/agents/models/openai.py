@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from typing import Any
 
 import openai
@@ -179,7 +180,9 @@ def parse_completion(completion: Any, where: str = "the model") -> ModelResponse
             raise ModelError(f"{where} sent tool call {i} without a function name")
         calls.append(
             ToolCall(
-                id=getattr(tool_call, "id", None) or f"call_{i + 1}",
+                # ids must be unique across the whole conversation (tool messages and
+                # replays are matched by id): invent a random one when the server omits it
+                id=getattr(tool_call, "id", None) or f"call_{uuid.uuid4().hex[:16]}",
                 name=function.name,
                 arguments=getattr(function, "arguments", None) or "{}",
             )

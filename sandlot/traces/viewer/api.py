@@ -76,6 +76,9 @@ def _list_row(row: sqlite3.Row) -> dict[str, Any]:
     text = row["payload"] or ""
     out["summary"], out["status"] = summarize(row["kind"], row["name"], loads(text))
     out["size"] = len(text)
+    if row["superseded"]:
+        out["summary"] = "[replaced by a resume] " + out["summary"]
+        out["status"] = "superseded"
     return out
 
 
@@ -95,6 +98,12 @@ class ViewerAPI:
     def __init__(self, db: str | Path) -> None:
         self.path = Path(db)
         self._pool = ConnectionPool(self.path)
+        # Events a resume replaced are listed (marked) but left out of the replay and the
+        # comparison; files from before the column have none.
+        columns = {r["name"] for r in self._rows("PRAGMA table_info(events)")}
+        has = "superseded" in columns
+        self._list_columns = _LIST_COLUMNS + (", superseded" if has else ", NULL AS superseded")
+        self._live = " AND superseded IS NULL" if has else ""
 
     def close(self) -> None:
         self._pool.close()
@@ -273,7 +282,7 @@ class ViewerAPI:
         total = self._value(f"SELECT count(*) FROM events WHERE {where}", (episode_id, *params))
         with self._pool.connection() as conn:
             rows = conn.execute(
-                f"SELECT {_LIST_COLUMNS} FROM events WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+                f"SELECT {self._list_columns} FROM events WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
                 (episode_id, *params, limit, offset),
             ).fetchall()
         return {"total": total, "offset": offset, "rows": [_list_row(r) for r in rows]}
@@ -323,7 +332,7 @@ class ViewerAPI:
         total = self._value(f"SELECT count(*) FROM events WHERE {where}", params)
         with self._pool.connection() as conn:
             found = conn.execute(
-                f"SELECT {_LIST_COLUMNS} FROM events WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+                f"SELECT {self._list_columns} FROM events WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
         rows = [_list_row(r) for r in found]
@@ -352,7 +361,7 @@ class ViewerAPI:
         with self._pool.connection() as conn:
             found = conn.execute(
                 f"SELECT seq, kind, name, {_STEP_SQL}, {_STATUS_SQL} FROM events "
-                f"WHERE episode_id = ? AND kind IN ({marks}) ORDER BY seq",
+                f"WHERE episode_id = ? AND kind IN ({marks}){self._live} ORDER BY seq",
                 (episode_id, *_STEP_KINDS),
             ).fetchall()
         names = ("seq", "kind", "name", "step", "status")
@@ -362,7 +371,7 @@ class ViewerAPI:
         """Every event of an episode in order, as (list row, full parsed payload)."""
         with self._pool.connection() as conn:
             for row in conn.execute(
-                f"SELECT {_LIST_COLUMNS} FROM events WHERE episode_id = ? ORDER BY seq",
+                f"SELECT {self._list_columns} FROM events WHERE episode_id = ? ORDER BY seq",
                 (episode_id,),
             ):
                 yield _list_row(row), loads(row["payload"])
@@ -371,7 +380,7 @@ class ViewerAPI:
         """Two episodes' model responses and tool calls side by side, with the first
         difference (see ``sandlot.traces.viewer.compare``); None if either is missing."""
         with self._pool.connection() as conn:
-            return compare_episodes(conn, a, b, window=window)
+            return compare_episodes(conn, a, b, window=window, live=self._live)
 
     # --- search ----------------------------------------------------------------------
 

@@ -56,14 +56,20 @@ def _fields(kind: str, name: str, p: dict[str, Any]) -> dict[str, Any]:
 
 _ACTIONS_SQL = (
     "SELECT seq, kind, name, payload FROM events WHERE episode_id = ? "
-    "AND kind IN ('model_call', 'tool_call') ORDER BY seq"
+    "AND kind IN ('model_call', 'tool_call'){live} ORDER BY seq"
+)
+_COUNT_SQL = (
+    "SELECT count(*) FROM events WHERE episode_id = ? AND kind IN ('model_call', 'tool_call'){live}"
 )
 
 
-def episode_actions(conn: sqlite3.Connection, episode_id: str) -> Iterator[dict[str, Any]]:
+def episode_actions(
+    conn: sqlite3.Connection, episode_id: str, live: str = ""
+) -> Iterator[dict[str, Any]]:
     """The model calls and tool calls of an episode, in order, with what is compared
-    (``fields``) and the parsed ``payload``."""
-    for seq, kind, name, text in conn.execute(_ACTIONS_SQL, (episode_id,)):
+    (``fields``) and the parsed ``payload``. ``live`` is an extra SQL condition (the
+    viewer's ``AND superseded IS NULL`` on files that have the column)."""
+    for seq, kind, name, text in conn.execute(_ACTIONS_SQL.format(live=live), (episode_id,)):
         payload = loads(text)
         p = payload if isinstance(payload, dict) else {}
         yield {
@@ -89,7 +95,13 @@ def _what_differs(x: dict[str, Any] | None, y: dict[str, Any] | None) -> str:
 
 
 def compare_episodes(
-    conn: sqlite3.Connection, a: str, b: str, *, window: int = 200, before: int = 20
+    conn: sqlite3.Connection,
+    a: str,
+    b: str,
+    *,
+    window: int = 200,
+    before: int = 20,
+    live: str = "",
 ) -> dict[str, Any] | None:
     """Compare episodes ``a`` and ``b`` action by action.
 
@@ -112,11 +124,9 @@ def compare_episodes(
     }
     if a not in found or b not in found:
         return None
-    counted = (
-        "SELECT count(*) FROM events WHERE episode_id = ? AND kind IN ('model_call', 'tool_call')"
-    )
+    counted = _COUNT_SQL.format(live=live)
     n_a, n_b = (conn.execute(counted, (e,)).fetchone()[0] for e in (a, b))
-    pairs = zip_longest(episode_actions(conn, a), episode_actions(conn, b))
+    pairs = zip_longest(episode_actions(conn, a, live), episode_actions(conn, b, live))
     head: list[tuple[int, Any, Any]] = []  # shown when the two never differ
     recent: deque[tuple[int, Any, Any]] = deque(maxlen=before)
     first, difference, rows = None, None, []

@@ -83,7 +83,7 @@ function when(ts) {
 // --- small widgets -------------------------------------------------------------------------
 const kindBadge = (kind) => el("span", { class: "badge kind-" + String(kind).replace(/[^a-z_]/g, "") }, kind);
 function statusClass(status) {
-  return { ok: "st-ok", error: "st-bad", failed: "st-bad", miss: "st-warn", replan: "st-warn" }[status] || "";
+  return { ok: "st-ok", error: "st-bad", failed: "st-bad", miss: "st-warn", replan: "st-warn", superseded: "st-warn" }[status] || "";
 }
 function verdict(passed) {
   if (passed === null || passed === undefined) return el("span", { class: "muted" }, "skipped");
