@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import orjson
 
@@ -52,7 +53,9 @@ _SEPARATORS = re.compile(r"[^a-z0-9]+")
 # It runs on the reversed text, so that the pattern starts with a literal ('":' reversed)
 # that the regex engine finds fast: scanning forward for the words costs ~30 us on a
 # 500-byte payload, this ~1 us. Its suffixes cover every ending _SECRET_KEY accepts.
-_MAYBE_SECRET_KEY_REVERSED = re.compile(rb':"(?:ye|noitaz|dro|dws|ter|nek|s?lait)')
+# The optional backslash covers keys of JSON held in a string (tool-call arguments as
+# the model sent them: "{\"password\": ...}").
+_MAYBE_SECRET_KEY_REVERSED = re.compile(rb':"\\?(?:ye|noitaz|dro|dws|ter|nek|s?lait)')
 _SECRET_ENV = re.compile(r"(?:_API_KEY|_TOKEN|_SECRET|_PASSWORD)$")
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -93,10 +96,24 @@ def dumps(value: Any) -> bytes:
     except (TypeError, orjson.JSONEncodeError):
         pass
     try:
-        return json.dumps(value, default=_default, ensure_ascii=False).encode()
+        # ensure_ascii: a lone surrogate (half an emoji) becomes a valid \udXXX escape
+        return json.dumps(_acyclic(value), default=_default, ensure_ascii=True).encode()
     except (TypeError, ValueError, RecursionError) as exc:
         log.warning("a trace payload could not be encoded as JSON: %s", exc)
         return orjson.dumps({"unencodable": repr(value)[:10_000], "error": str(exc)})
+
+
+def _acyclic(value: Any, _path: frozenset[int] = frozenset()) -> Any:
+    """``value`` with every reference back to an enclosing dict or list replaced by
+    "<cycle>", so that it encodes (and its keys are still walked for secrets)."""
+    if not isinstance(value, dict | list | tuple):
+        return value
+    if id(value) in _path:
+        return "<cycle>"
+    inner = _path | {id(value)}
+    if isinstance(value, dict):
+        return {k: _acyclic(v, inner) for k, v in value.items()}
+    return [_acyclic(v, inner) for v in value]
 
 
 def loads(text: str | bytes | None) -> Any:
@@ -133,8 +150,10 @@ class Redactor:
         if not secret or len(secret) < MIN_LENGTH:
             return
         # JSON escapes quotes, backslashes and control characters (and the standard
-        # library non-ASCII): the escaped form is what appears in encoded payloads.
+        # library non-ASCII): the escaped form is what appears in encoded payloads. A
+        # URL carries it percent-encoded ("p%40ss" for "p@ss").
         forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        forms |= {quote(secret, safe=""), quote_plus(secret), quote(secret)}
         new = [f for f in forms if f not in self._secrets]
         if new:
             # Longest first, so that a secret containing another leaves no fragment.
@@ -158,8 +177,22 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         if isinstance(value, str):
-            return self.text(value)
+            return self._string(value)
         return value
+
+    def _string(self, text: str) -> str:
+        # A string that holds a JSON object or list (tool-call arguments as the model
+        # sent them) gets rule 2 as well: re-encoded only when something was hidden.
+        if text[:1] in ("{", "[") or text.lstrip()[:1] in ("{", "["):
+            try:
+                inner = json.loads(text)
+            except ValueError:
+                inner = None
+            if isinstance(inner, dict | list):
+                hidden = self.data(inner)
+                if hidden != inner:
+                    return json.dumps(hidden, ensure_ascii=False)
+        return self.text(text)
 
     def json(self, value: Any) -> str:
         """``value`` as JSON text with both rules applied: what the store writes."""
@@ -168,7 +201,26 @@ class Redactor:
             # Walk the decoded form, not ``value``: it is plain dicts and lists whatever
             # ``value`` held (pydantic models, dataclasses).
             raw = dumps(self.data(loads(raw)))
-        return self.text(raw.decode())
+        text = raw.decode()
+        out = self.text(text)
+        if out is not text and out != text:
+            try:
+                orjson.loads(out)
+            except orjson.JSONDecodeError:
+                # A secret made of digits matched inside a number: replace in strings and
+                # keys only, walking the data, so the stored JSON stays valid.
+                out = dumps(self._keys_and_strings(loads(raw))).decode()
+        return out
+
+    def _keys_and_strings(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                self.text(k) if isinstance(k, str) else k: self._keys_and_strings(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self._keys_and_strings(v) for v in value]
+        return self.text(value) if isinstance(value, str) else value
 
 
 def _worth_hiding(value: Any) -> bool:

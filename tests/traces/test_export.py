@@ -97,3 +97,26 @@ def test_cli_view_refuses_a_file_that_is_not_a_trace(tmp_path):
     junk.write_text("not sqlite at all " * 100)
     result = CliRunner().invoke(app, ["view", str(junk), "--port", "0"])
     assert result.exit_code == 2 and "not an SQLite trace file" in result.output
+
+
+def test_a_huge_string_is_kept_to_its_start_in_the_export_and_whole_in_the_trace(
+    viewer_db, tmp_path
+):
+    import sqlite3
+
+    from sandlot.traces.viewer.export import EXPORT_STRING_LIMIT
+
+    big = "<p>" * (EXPORT_STRING_LIMIT // 2)
+    conn = sqlite3.connect(viewer_db)
+    conn.execute(
+        "INSERT INTO events (episode_id, seq, parent, kind, name, payload) "
+        "VALUES ('ep-a', 90, 0, 'tool_call', 'dump', ?)",
+        (json.dumps({"ok": True, "content": big}),),
+    )
+    conn.commit()
+    conn.close()
+    out = export_episode_html(viewer_db, "ep-a", tmp_path / "ep.html")
+    data = json.loads(DATA.search(out.read_text()).group(1))
+    content = data["payloads"]["90"]["content"]
+    assert content.startswith("<p><p>") and len(content) < EXPORT_STRING_LIMIT + 100
+    assert f"{len(big) - EXPORT_STRING_LIMIT:,} more characters" in content

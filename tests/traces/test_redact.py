@@ -185,3 +185,41 @@ def test_environment_variables_that_hold_keys_are_picked_up():
         "X_TOKEN": "short",
     }
     assert sorted(secrets_from_environment(env)) == ["cccccccccc", "ghp-bbbbbbbb", "sk-aaaaaaaaaa"]
+
+
+def test_secret_named_keys_inside_json_held_in_a_string_are_redacted():
+    redactor = Redactor(from_environment=False)
+    raw = json.dumps({"username": "bob", "password": "hunter2-PLAINTEXT"})
+    out = redactor.json(
+        {
+            "arguments_raw": raw,
+            "response": {"tool_calls": [{"arguments": raw}]},
+            "note": "{not json, left alone}",
+        }
+    )
+    assert "hunter2" not in out
+    stored = json.loads(out)
+    assert json.loads(stored["arguments_raw"]) == {"username": "bob", "password": "[REDACTED]"}
+    assert stored["note"] == "{not json, left alone}"
+
+
+def test_a_payload_json_cannot_encode_keeps_its_shape_and_its_redaction():
+    cyclic: dict = {"api_key": "sk-unknown-CYCLE-SECRET", "note": "\ud83d"}
+    cyclic["self"] = cyclic
+    out = Redactor(from_environment=False).json(cyclic)
+    assert "CYCLE-SECRET" not in out
+    assert json.loads(out) == {"api_key": "[REDACTED]", "note": "\ud83d", "self": "<cycle>"}
+
+
+def test_a_secret_of_digits_never_breaks_the_stored_json():
+    redactor = Redactor(["20240101"], from_environment=False)
+    out = redactor.json({"order_id": 2024010177, "pin": "my pin is 20240101"})
+    assert json.loads(out) == {"order_id": 2024010177, "pin": "my pin is [REDACTED]"}
+
+
+def test_a_secret_in_a_percent_encoded_url_is_redacted():
+    redactor = Redactor(["p@ss:w0rd/2024!"], from_environment=False)
+    out = redactor.json(
+        {"error": "cannot connect to postgresql://app:p%40ss%3Aw0rd%2F2024%21@db/x"}
+    )
+    assert "w0rd" not in out and "[REDACTED]@db" in out

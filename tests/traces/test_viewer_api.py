@@ -205,3 +205,46 @@ def test_replay_statuses_from_sql_match_the_summaries(api):
         steps = api.steps(episode)
         for seq, status in zip(steps["seq"], steps["status"], strict=True):
             assert api.event(episode, seq)["status"] == status, (episode, seq)
+
+
+def test_search_finds_text_with_quotes_and_backslashes_and_shows_it_plainly(viewer_db):
+    conn = sqlite3.connect(viewer_db)
+    payload = json.dumps({"content": 'set phone="+31 20" in C:\\new\nand done'})
+    conn.execute(
+        "INSERT INTO events (episode_id, seq, parent, kind, name, payload) "
+        "VALUES ('ep-a', 60, 0, 'tool_call', 'odd', ?)",
+        (payload,),
+    )
+    conn.commit()
+    conn.close()
+    api = ViewerAPI(viewer_db)
+    hits = api.search('phone="+31 20"')["rows"]
+    assert [(h["episode_id"], h["seq"]) for h in hits] == [("ep-a", 60)]
+    assert 'phone="+31 20" in C:\\new and done' in hits[0]["excerpt"]
+    assert [h["seq"] for h in api.search("C:\\new")["rows"]] == [60]
+    api.close()
+
+
+def test_an_event_of_an_unexpected_shape_never_fails_its_page(viewer_db):
+    odd = [
+        ("model_call", {"response": "just text", "usage": {"prompt_tokens": "7"}}),
+        ("retrieval", {"offered": [{"tool": "x"}], "ranked": "nope"}),
+        ("node", {"step_index": "2"}),
+        ("check", {"passed": [1]}),
+    ]
+    conn = sqlite3.connect(viewer_db)
+    for i, (kind, payload) in enumerate(odd):
+        conn.execute(
+            "INSERT INTO events (episode_id, seq, parent, kind, name, payload) "
+            "VALUES ('ep-b', ?, 0, ?, 'odd', ?)",
+            (70 + i, kind, json.dumps(payload)),
+        )
+    conn.commit()
+    conn.close()
+    api = ViewerAPI(viewer_db)
+    rows = api.events("ep-b", offset=0, limit=200)["rows"]
+    assert {r["seq"] for r in rows} >= {70, 71, 72, 73}
+    assert all(isinstance(r["summary"], str) for r in rows)
+    assert api.children("ep-b", 0)["rows"]
+    assert json.dumps(api.compare("ep-a", "ep-b"))
+    api.close()

@@ -111,6 +111,22 @@ def test_bad_requests_say_what_was_wrong(server):
     assert _request(server, "GET", "/api/no/such/endpoint")[0] == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/runs/run-1/episodes?offset=99999999999999999999",
+        "/api/episodes/ep-a/events?offset=99999999999999999999",
+        "/api/episodes/ep-a/events/99999999999999999999",
+        "/api/episodes/ep-a/events/1_0",
+        "/api/episodes/ep-a/position?seq=99999999999999999999",
+        "/api/episodes/ep-a/children?parent=99999999999999999999",
+    ],
+)
+def test_integers_sqlite_cannot_hold_are_a_bad_request_not_a_crash(server, path):
+    status, _, body = _request(server, "GET", path)
+    assert status == 400 and "must be an integer of at most 18 digits" in json.loads(body)["error"]
+
+
 def test_two_servers_on_one_port_fail_clearly(server, shared_viewer_db):
     with pytest.raises(OSError):
         ViewerServer(shared_viewer_db, port=server.httpd.server_address[1])

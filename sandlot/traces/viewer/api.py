@@ -9,6 +9,8 @@ caller asks for all of it.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -401,14 +403,20 @@ class ViewerAPI:
         if not query.strip():
             return {"rows": [], "more": False}
         limit = _page(limit, 0)[0]
-        pattern = f"%{_like_escape(query)}%"
+        # Payloads are JSON text: a quote, backslash or newline in them is escaped, so
+        # the payload is matched against the query as JSON writes it; names are plain.
+        in_json = json.dumps(query, ensure_ascii=False)[1:-1]
         sql = (
             "SELECT v.episode_id, v.seq, v.kind, v.name, e.task_id, e.run_id, "
             "substr(v.payload, max(1, instr(lower(v.payload), lower(?)) - 80), 240) AS excerpt "
             "FROM events v JOIN episodes e ON e.id = v.episode_id "
             "WHERE (v.payload LIKE ? ESCAPE '\\' OR v.name LIKE ? ESCAPE '\\')"
         )
-        params: list[Any] = [query, pattern, pattern]
+        params: list[Any] = [
+            in_json,
+            f"%{_like_escape(in_json)}%",
+            f"%{_like_escape(query)}%",
+        ]
         if run_id:
             sql += " AND e.run_id = ?"
             params.append(run_id)
@@ -421,9 +429,22 @@ class ViewerAPI:
         return {"rows": rows[:limit], "more": len(rows) > limit}
 
 
+_JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_JSON_ESCAPED = {'"': '"', "\\": "\\", "/": "/", "b": " ", "f": " ", "n": " ", "r": " ", "t": " "}
+
+
 def _unescape_json(text: str) -> str:
-    """Read a slice of JSON text the way a person would: quotes and newlines as such."""
-    return text.replace('\\"', '"').replace("\\n", " ").replace("\\\\", "\\")
+    """Read a slice of JSON text the way a person would: quotes and backslashes as such,
+    line breaks as spaces. The slice may start or end inside an escape: that is kept."""
+
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        if code[0] == "u":
+            char = chr(int(code[1:], 16))
+            return char if char.isprintable() else " "
+        return _JSON_ESCAPED[code]
+
+    return _JSON_ESCAPE.sub(one, text)
 
 
 def _like_escape(text: str) -> str:

@@ -34,6 +34,14 @@ def _canonical(arguments: Any) -> str:
 
 
 def _fields(kind: str, name: str, p: dict[str, Any]) -> dict[str, Any]:
+    """What is compared of one action; an odd payload shape compares as a whole."""
+    try:
+        return _known_fields(kind, name, p)
+    except Exception:
+        return {"payload": _canonical(p)}
+
+
+def _known_fields(kind: str, name: str, p: dict[str, Any]) -> dict[str, Any]:
     if kind == "model_call":
         response = p.get("response") or {}
         return {

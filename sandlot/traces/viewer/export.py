@@ -19,8 +19,11 @@ from typing import Any
 
 from sandlot.traces.viewer.api import ViewerAPI
 from sandlot.traces.viewer.server import STATIC
+from sandlot.traces.viewer.summaries import cut_long_strings
 
-__all__ = ["build_episode_html", "embed_json", "export_episode_html"]
+__all__ = ["EXPORT_STRING_LIMIT", "build_episode_html", "embed_json", "export_episode_html"]
+
+EXPORT_STRING_LIMIT = 200_000  # characters of one string value kept in an export
 
 _SCRIPT_TAG = re.compile(r'<script src="/static/([\w.-]+\.js)"></script>\n?')
 _STYLE_TAG = re.compile(r'<link rel="stylesheet" href="/static/([\w.-]+\.css)">')
@@ -57,7 +60,9 @@ def build_episode_html(api: ViewerAPI, episode_id: str) -> str:
     events, payloads = [], {}
     for row, payload in api.iter_events(episode_id):
         events.append(row)
-        payloads[str(row["seq"])] = payload
+        # A file meant to be opened and mailed: one huge tool output is kept to its
+        # first EXPORT_STRING_LIMIT characters (the trace file holds all of it).
+        payloads[str(row["seq"])] = cut_long_strings(payload, EXPORT_STRING_LIMIT)[0]
     data = {
         "episode": episode,
         "events": events,

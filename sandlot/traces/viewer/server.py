@@ -10,6 +10,7 @@ its own domain at 127.0.0.1 (DNS rebinding).
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 import threading
@@ -51,14 +52,21 @@ def _one(q: dict[str, list[str]], key: str, default: str | None = None) -> str |
     return values[0] if values else default
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # what SQLite's 64-bit integers surely hold
+
+
+def _integer(value: str, what: str) -> int:
+    """A decimal integer SQLite can take; ``1_0``, other digits or 10**20 are a 400."""
+    if not _INTEGER.fullmatch(value):
+        raise ViewerError(f"{what} must be an integer of at most 18 digits, got {value[:40]!r}")
+    return int(value)
+
+
 def _int(q: dict[str, list[str]], key: str, default: int) -> int:
     value = _one(q, key)
     if value in (None, ""):
         return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ViewerError(f"parameter {key!r} must be an integer, got {value!r}") from None
+    return _integer(value, f"parameter {key!r}")
 
 
 def _kinds(q: dict[str, list[str]]) -> list[str] | None:
@@ -103,10 +111,7 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
                 kinds=_kinds(q),
             )
         case ["episodes", episode_id, "events", seq]:
-            try:
-                number = int(seq)
-            except ValueError:
-                raise ViewerError(f"an event's seq must be an integer, got {seq!r}") from None
+            number = _integer(seq, "an event's seq")
             return api.event(episode_id, number, full=_one(q, "full") == "1")
         case ["episodes", episode_id, "position"]:
             index = api.position(episode_id, _int(q, "seq", 0), kinds=_kinds(q))

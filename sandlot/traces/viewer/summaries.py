@@ -102,8 +102,19 @@ def summarize(kind: str, name: str, payload: Any) -> tuple[str, str | None]:
     """A one-line summary of an event, and its status for colouring and the replay.
 
     Status is "ok", "error", "failed" (the model gave up on its plan step), "miss" (the
-    retriever did not offer an expected tool), "replan", or None.
+    retriever did not offer an expected tool), "replan", or None. A payload of a shape
+    the summaries do not expect (the recorder accepts any) gets a generic one-line form:
+    one odd event must never fail a whole page of them.
     """
+    try:
+        return _summarize(kind, name, payload)
+    except Exception:
+        text = _short(payload) if payload not in (None, {}) else ""
+        error = isinstance(payload, dict) and payload.get("error")
+        return text[:SUMMARY_LIMIT], "error" if error else None
+
+
+def _summarize(kind: str, name: str, payload: Any) -> tuple[str, str | None]:
     p = payload if isinstance(payload, dict) else {}
     if kind == "model_call":
         text, status = _model_call(p)
