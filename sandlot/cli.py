@@ -258,10 +258,18 @@ def run_cmd(
         from sandlot.agents.resume import ResumeError, resume_run
 
         resumed_model = _make_model(model, base_url=base_url, api_key=api_key) if model else None
+        resumed_judge = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
         try:
             with _trace_file("--db"), _progress(0, quiet) as advance:
                 result = asyncio.run(
-                    resume_run(db, model=resumed_model, concurrency=concurrency, on_episode=advance)
+                    resume_run(
+                        db,
+                        model=resumed_model,
+                        concurrency=concurrency,
+                        judge=resumed_judge,
+                        env_options={"sandbox": sandbox},
+                        on_episode=advance,
+                    )
                 )
         except ResumeError as exc:
             raise typer.BadParameter(str(exc), param_hint="--db") from exc
