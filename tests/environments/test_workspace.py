@@ -383,3 +383,38 @@ async def test_snapshot_stays_within_the_sandbox_output_cap_and_names_what_it_le
     assert set(snap["files"]) | set(snap["omitted"]) == set(files)
     assert set(snap["omitted"].values()) == {"over the snapshot's size budget"}
     assert len(json.dumps(snap)) < 100_000
+
+
+async def test_snapshot_names_fifos_and_undecodable_names_without_losing_the_rest(env):
+    setup = [
+        "mkfifo zz.pipe",
+        "python3 -c \"open(b'caf\\\\xe9.txt', 'w').write('x')\"",
+        "ln -s a.txt alink",
+    ]
+    await env.reset(_task(initial_state={"files": {"a.txt": "42\n"}, "setup": setup}))
+    snap = await env.snapshot_async()
+    assert "error" not in snap, snap
+    assert snap["files"] == {"a.txt": "42\n"}
+    assert snap["omitted"] == {
+        "alink": "symbolic link",
+        "caf\ufffd.txt": "undecodable name",
+        "zz.pipe": "not a regular file",
+    }
+
+
+async def test_write_file_refuses_a_symbolic_link_out_of_the_workspace(env, tmp_path):
+    await env.reset(_task(initial_state={"setup": ["mkdir in; ln -s in inlink"]}))
+    outside = tmp_path if env.sandbox.backend == "local" else "/tmp"
+    await env.sandbox.exec(f"ln -s {outside} out")
+    refused = await _call(env, "write_file", path="out/evil.txt", content="x")
+    assert refused.error_kind == "tool_error" and "symbolic link" in refused.content
+    assert not (await env.sandbox.exec(f"test -e {outside}/evil.txt")).ok
+    ok = await _call(env, "write_file", path="inlink/fine.txt", content="x")
+    assert ok.content == "wrote 1 bytes to inlink/fine.txt"
+    assert await env.sandbox.read_file("in/fine.txt") == "x"
+
+
+async def test_read_file_refuses_a_fifo_at_once(env):
+    await env.reset(_task(initial_state={"setup": ["mkfifo pipe"]}))
+    out = await _call(env, "read_file", path="pipe")
+    assert out.error_kind == "tool_error" and "not a regular file" in out.content

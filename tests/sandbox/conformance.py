@@ -10,12 +10,13 @@ afterwards)::
             async with await MySandbox.start() as sb:
                 yield sb
 
-The cases need a POSIX shell with ``printf``, ``cat``, ``head``, ``tr``, ``wc``, ``ps``
-and ``python3`` in the sandbox, and the backend's output cap below 5 MB.
+The cases need a POSIX shell with ``printf``, ``cat``, ``head``, ``tr``, ``wc``, ``ps``,
+``grep``, ``sleep``, ``kill`` and ``python3`` in the sandbox, and the backend's output cap below 5 MB.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -93,6 +94,63 @@ class SandboxConformance:
         assert out.timed_out and not out.ok
         left = await sandbox.exec("ps -eo args | grep -c '^sleep 300[1-4]$' || true")
         assert left.stdout.strip() == "0", left
+
+    async def test_a_command_that_redirects_its_own_output_keeps_its_timeout(
+        self, sandbox: Sandbox
+    ):
+        # Its pipes close at once; it must still run to its end (past 5 s), and its
+        # exit code count.
+        out = await sandbox.exec("exec >/dev/null 2>&1; sleep 5.5; echo done > done.txt; exit 3")
+        assert (out.exit_code, out.timed_out) == (3, False), out
+        assert await sandbox.read_file("done.txt") == "done\n"
+
+    async def test_a_command_that_redirects_its_own_output_still_times_out(self, sandbox: Sandbox):
+        out = await sandbox.exec("exec >/dev/null 2>&1; sleep 3005", timeout=1)
+        assert out.timed_out and not out.ok and out.duration < 4, out
+        left = await sandbox.exec("ps -eo args | grep -c '^sleep 3005$' || true")
+        assert left.stdout.strip() == "0", left
+
+    async def test_background_processes_do_not_outlive_their_command(self, sandbox: Sandbox):
+        for script in ("sleep 3006 & echo started", "exec >/dev/null 2>&1; sleep 3006 &"):
+            out = await sandbox.exec(script)
+            assert out.exit_code == 0 and not out.timed_out, out
+            left = await sandbox.exec("ps -eo args | grep -c '^sleep 3006$' || true")
+            assert left.stdout.strip() == "0", (script, left)
+
+    async def test_a_detached_child_holding_the_output_does_not_time_the_command_out(
+        self, sandbox: Sandbox
+    ):
+        # A setsid'd child leaves the command's process group but keeps its stdout: the
+        # command exited at once, so its result comes after a short drain, not its timeout.
+        escapee = "import os, time; os.setsid(); time.sleep(3007)"
+        script = f"python3 -c '{escapee}' & echo $! > escapee.pid; sleep 0.5; echo started"
+        try:
+            out = await sandbox.exec(script, timeout=8)
+            assert (out.exit_code, out.stdout, out.timed_out) == (0, "started\n", False), out
+            assert out.duration < 5, out
+        finally:
+            await sandbox.exec("kill -9 $(cat escapee.pid) 2>/dev/null || true")
+
+    async def test_files_that_are_not_regular_are_refused_at_once(self, sandbox: Sandbox):
+        await sandbox.exec(["python3", "-c", "import os; os.mkfifo('pipe')"])
+        with pytest.raises(SandboxError, match="not a regular file"):
+            await asyncio.wait_for(sandbox.read_file("pipe"), 10)
+        # Writing would wait for a reader: refused at once too.
+        with pytest.raises(SandboxError, match="not a regular file"):
+            await asyncio.wait_for(sandbox.write_file("pipe", "x"), 10)
+        with pytest.raises(IsADirectoryError):
+            await sandbox.read_file(".")
+
+    async def test_a_bad_request_raises_sandbox_error(self, sandbox: Sandbox):
+        calls = (
+            lambda: sandbox.exec("echo a\x00b"),
+            lambda: sandbox.exec("echo $N", env={"N": 5}),  # type: ignore[dict-item]
+            lambda: sandbox.exec([]),
+            lambda: sandbox.read_file("nul\x00.txt"),
+        )
+        for call in calls:
+            with pytest.raises(SandboxError):
+                await call()
 
     async def test_output_is_capped_with_a_marker_counting_the_cut(self, sandbox: Sandbox):
         total = 5_000_000

@@ -67,3 +67,31 @@ async def test_close_removes_its_directory_and_refuses_more_work(sandbox):
     for call in (sandbox.exec("true"), sandbox.read_file("x.txt"), sandbox.write_file("y", "y")):
         with pytest.raises(SandboxError, match="closed"):
             await call
+
+
+async def test_paths_that_leave_the_work_dir_are_refused(sandbox):
+    name = f"escape-{Path(sandbox.workdir).name}.txt"  # unique: no other run's leftover
+    outside = Path(sandbox.workdir).parent / "tmp" / name
+    for path in (f"/work/../tmp/{name}", f"../tmp/{name}", f"a/../../{name}"):
+        with pytest.raises(SandboxError, match="leads out of the work directory"):
+            await sandbox.write_file(path, "x")
+        with pytest.raises(SandboxError, match="leads out of the work directory"):
+            await sandbox.read_file(path)
+    assert not outside.exists()
+    with pytest.raises(SandboxError, match="leads out"):
+        await sandbox.exec("pwd", cwd="/work/..")
+    await sandbox.write_file("/work/a/../inside.txt", "in")  # normalised, still inside
+    assert (Path(sandbox.workdir) / "inside.txt").read_text() == "in"
+
+
+async def test_errors_name_files_under_work_not_the_temporary_directory(sandbox):
+    await sandbox.write_file("afile", "x")
+    with pytest.raises(FileNotFoundError) as missing:
+        await sandbox.read_file("no/such.txt")
+    with pytest.raises(FileExistsError) as under_a_file:
+        await sandbox.write_file("afile/b.txt", "x")
+    await sandbox.exec("mkfifo pipe")
+    with pytest.raises(SandboxError) as fifo:
+        await sandbox.read_file("pipe")
+    for caught in (missing, under_a_file, fifo):
+        assert sandbox.workdir not in str(caught.value) and "/work/" in str(caught.value)

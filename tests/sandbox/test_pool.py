@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from sandlot.environments.sandbox.base import SandboxError
-from sandlot.environments.sandbox.docker import LABEL
+from sandlot.environments.sandbox.docker import LABEL, DockerSandbox
 from sandlot.environments.sandbox.image import docker_client
 from sandlot.environments.sandbox.pool import SandboxPool
 from tests.docker_support import LIMITS
@@ -84,3 +84,30 @@ async def test_background_start_failures_are_recorded_and_acquire_raises_clearly
         assert isinstance(pool.last_error, SandboxError)
         with pytest.raises(SandboxError, match="no-such-tag"):
             await pool.acquire()
+
+
+async def test_a_cancelled_start_removes_the_container_its_thread_started():
+    run_id = "tests-pool-cancel-start"
+    task = asyncio.create_task(DockerSandbox.start(LIMITS, run_id=run_id))
+    await asyncio.sleep(0.05)  # the worker thread is creating the container
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The thread finishes the start (~1 s), then removes the container: look for 3 s at
+    # least (so the container was created), at most 30 s.
+    for tick in range(300):
+        await asyncio.sleep(0.1)
+        if tick >= 30 and not _containers(run_id):
+            break
+    assert _containers(run_id) == set()
+
+
+async def test_acquire_raises_when_the_pool_closes_during_a_cold_start():
+    run_id = "tests-pool-close-during-start"
+    pool = SandboxPool(limits=LIMITS, size=0, run_id=run_id)
+    acquiring = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.05)
+    await pool.close()
+    with pytest.raises(SandboxError, match="closed"):
+        await acquiring
+    assert _containers(run_id) == set()

@@ -15,22 +15,27 @@ JSON requests on stdin and answers on stdout, one at a time, echoing each reques
 The local backend imports :func:`run_command` from here, so both backends share it.
 """
 
+from __future__ import annotations  # annotations stay text: Python 3.9 runs this
+
 import base64
 import contextlib
+import errno
 import json
 import os
 import resource
 import selectors
 import signal
+import stat
 import struct
 import subprocess
 import sys
 import threading
 import time
 
-__all__ = ["read_file", "run_command", "serve", "write_file"]
+__all__ = ["read_file", "read_regular", "run_command", "serve", "write_file", "write_regular"]
 
 _HEADER = struct.Struct(">I")
+_NOT_REGULAR = "%s is not a regular file (a FIFO, socket or device)"
 _DRAIN_AFTER_KILL = 2.0  # seconds; a setsid'd escapee holding the pipes cannot hold us longer
 
 
@@ -81,6 +86,97 @@ def _feed(proc: subprocess.Popen, data: bytes) -> None:
             proc.stdin.close()
 
 
+class _Output:
+    """A command's stdout and stderr: the head of each (``cap`` bytes) and a count of
+    the bytes cut, so memory stays bounded whatever the flood."""
+
+    def __init__(self, proc: subprocess.Popen, cap: int) -> None:
+        self.cap = cap
+        self.fds = (proc.stdout.fileno(), proc.stderr.fileno())
+        self.bufs = {fd: bytearray() for fd in self.fds}
+        self.cut = {fd: 0 for fd in self.fds}
+        self.sel = selectors.DefaultSelector()
+        for f in (proc.stdout, proc.stderr):
+            self.sel.register(f, selectors.EVENT_READ)
+
+    @property
+    def open(self) -> bool:
+        """Does some process still hold a write end of the pipes?"""
+        return bool(self.sel.get_map())
+
+    def read(self, timeout: float) -> None:
+        """Take what the pipes hold, waiting at most ``timeout`` seconds for it."""
+        for key, _ in self.sel.select(timeout=timeout):
+            data = os.read(key.fd, 65536)
+            if not data:
+                self.sel.unregister(key.fileobj)
+                continue
+            room = self.cap - len(self.bufs[key.fd])
+            if room > 0:
+                self.bufs[key.fd] += data[:room]
+            self.cut[key.fd] += max(0, len(data) - max(room, 0))
+
+    def result(self) -> dict:
+        self.sel.close()
+        out_fd, err_fd = self.fds
+        return {
+            "stdout": base64.b64encode(bytes(self.bufs[out_fd])).decode(),
+            "stderr": base64.b64encode(bytes(self.bufs[err_fd])).decode(),
+            "cut": [self.cut[out_fd], self.cut[err_fd]],
+        }
+
+
+def _pump(proc: subprocess.Popen, output: _Output, deadline: float) -> bool:
+    """Read the output until the pipes close; True when the command timed out.
+
+    Once the command itself has exited, the rest of its process group is killed and
+    the pipes are drained only briefly: a detached (setsid) child holding them does not
+    make the command time out. After a timeout, the group is killed and drained alike.
+    """
+    timed_out = False
+    stop = deadline
+    while output.open:
+        now = time.monotonic()
+        if now >= stop:
+            if timed_out or proc.returncode is not None:
+                break
+            timed_out = True
+            _kill_group(proc.pid)
+            stop = now + _DRAIN_AFTER_KILL
+            continue
+        output.read(min(0.05, stop - now))
+        if proc.returncode is None and proc.poll() is not None:
+            _kill_group(proc.pid)  # background children would hold the pipes open
+            stop = min(stop, time.monotonic() + _DRAIN_AFTER_KILL)
+    return timed_out
+
+
+def _await_exit(proc: subprocess.Popen, deadline: float) -> bool:
+    """Wait until ``deadline`` for a command that closed its own stdout and stderr
+    (``exec > log 2>&1``); True when it timed out (its group is then killed)."""
+    if proc.returncode is not None:
+        return False
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)
+        return True
+    return False
+
+
+def _reap(proc: subprocess.Popen) -> int:
+    """The command's exit status; what is left of its process group is killed."""
+    try:
+        code = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)
+        code = proc.wait()
+    _kill_group(proc.pid)  # background processes do not outlive the command
+    for f in (proc.stdout, proc.stderr):
+        f.close()
+    return code
+
+
 def run_command(req: dict) -> dict:
     """Run one command; never raises for the command's own failures.
 
@@ -114,50 +210,15 @@ def run_command(req: dict) -> dict:
     except OSError as exc:
         return _failed_to_start(argv, exc, start)
     threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-    bufs = {out_fd: bytearray(), err_fd: bytearray()}
-    cut = {out_fd: 0, err_fd: 0}
-    sel = selectors.DefaultSelector()
-    for f in (proc.stdout, proc.stderr):
-        sel.register(f, selectors.EVENT_READ)
+    output = _Output(proc, cap)
     deadline = start + timeout
-    timed_out = reaped = False
-    while sel.get_map():
-        now = time.monotonic()
-        if now >= deadline and not timed_out:
-            timed_out = True
-            _kill_group(proc.pid)
-            deadline = now + _DRAIN_AFTER_KILL
-        elif timed_out and now >= deadline:
-            break
-        for key, _ in sel.select(timeout=min(0.05, max(0.0, deadline - now))):
-            data = os.read(key.fd, 65536)
-            if not data:
-                sel.unregister(key.fileobj)
-                continue
-            # Keep the head, count the rest: memory stays bounded whatever the flood.
-            room = cap - len(bufs[key.fd])
-            if room > 0:
-                bufs[key.fd] += data[:room]
-            cut[key.fd] += max(0, len(data) - max(room, 0))
-        if not reaped and proc.poll() is not None:
-            reaped = True
-            _kill_group(proc.pid)  # background children would hold the pipes open
-    sel.close()
-    try:
-        code = proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
-        code = proc.wait()
-    for f in (proc.stdout, proc.stderr):
-        f.close()
+    timed_out = _pump(proc, output, deadline) or _await_exit(proc, deadline)
+    code = _reap(proc)
     return {
         "exit_code": code,
-        "stdout": base64.b64encode(bytes(bufs[out_fd])).decode(),
-        "stderr": base64.b64encode(bytes(bufs[err_fd])).decode(),
         "duration": time.monotonic() - start,
         "timed_out": timed_out,
-        "cut": [cut[out_fd], cut[err_fd]],
+        **output.result(),
     }
 
 
@@ -165,28 +226,65 @@ def _error(exc: BaseException) -> dict:
     return {"error": type(exc).__name__, "message": str(exc)}
 
 
+def read_regular(path: str, limit: int | None = None) -> bytes:
+    """A regular file's bytes (at most ``limit + 1`` of them when ``limit`` is given).
+
+    Opened without blocking, so a FIFO (or a device) is refused at once instead of
+    waiting for a writer: ValueError for those, IsADirectoryError for a directory.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            raise ValueError(_NOT_REGULAR % path)
+        with open(fd, "rb", closefd=False) as f:
+            return f.read(-1 if limit is None else limit + 1)
+    finally:
+        os.close(fd)
+
+
 def read_file(req: dict) -> dict:
     """``{"data": base64}``, or ``{"error": ..., "message": ...}``."""
     limit = int(req.get("limit") or 64 * 1024 * 1024)
     try:
-        with open(req["path"], "rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
+        data = read_regular(req["path"], limit)
+    except (OSError, ValueError) as exc:
         return _error(exc)
     if len(data) > limit:
         return {"error": "ValueError", "message": f"{req['path']} is larger than {limit} bytes"}
     return {"data": base64.b64encode(data).decode()}
 
 
+def write_regular(path: str, data: bytes) -> None:
+    """Replace a regular file's bytes, creating it and its parent directories. Opened
+    without blocking: a FIFO is refused instead of waiting for a reader."""
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise ValueError(_NOT_REGULAR % path) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(_NOT_REGULAR % path)
+        os.ftruncate(fd, 0)
+        with open(fd, "wb", closefd=False) as f:
+            f.write(data)
+    finally:
+        os.close(fd)
+
+
 def write_file(req: dict) -> dict:
     """Write ``data`` (base64) to ``path``, creating its parent directories."""
     try:
-        parent = os.path.dirname(req["path"])
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        with open(req["path"], "wb") as f:
-            f.write(base64.b64decode(req["data"]))
-    except OSError as exc:
+        write_regular(req["path"], base64.b64decode(req["data"]))
+    except (OSError, ValueError) as exc:
         return _error(exc)
     return {"ok": True}
 

@@ -17,7 +17,7 @@ from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxError,
 from sandlot.environments.sandbox.image import IMAGE, SANDBOX_UID, docker_client
 from sandlot.environments.sandbox.output import to_exec_result
 from sandlot.environments.sandbox.protocol import AgentConnection, AgentGone
-from sandlot.environments.sandbox.threads import run_blocking
+from sandlot.environments.sandbox.threads import run_blocking, run_blocking_owned
 
 __all__ = ["AGENT_SOURCE", "IDLE_USER", "LABEL", "DockerSandbox", "container_options"]
 
@@ -137,8 +137,11 @@ class DockerSandbox(Sandbox):
     async def start(
         cls, limits: SandboxLimits | None = None, *, run_id: str = "", image: str = IMAGE
     ) -> DockerSandbox:
-        """Create and start a sandbox (see :meth:`start_sync`)."""
-        return await run_blocking(cls.start_sync, limits, run_id=run_id, image=image)
+        """Create and start a sandbox (see :meth:`start_sync`). Cancelled, it removes the
+        container its worker thread goes on to start."""
+        return await run_blocking_owned(
+            cls.start_sync, cls.close_sync, limits, run_id=run_id, image=image
+        )
 
     # --- the command server ------------------------------------------------------------
 

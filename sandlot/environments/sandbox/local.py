@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import os
+import posixpath
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from sandlot.environments.sandbox.agent import run_command
+from sandlot.environments.sandbox.agent import read_regular, run_command, write_regular
 from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits
 from sandlot.environments.sandbox.output import to_exec_result
 from sandlot.environments.sandbox.threads import run_blocking
@@ -23,6 +26,7 @@ class NotIsolatedWarning(UserWarning):
 
 
 _warned = False
+_T = TypeVar("_T")
 
 
 class LocalSandbox(Sandbox):
@@ -57,10 +61,42 @@ class LocalSandbox(Sandbox):
 
     def _path(self, path: str) -> str:
         """``/work`` and paths under it, and relative paths, map into the temporary
-        directory (the docker backend's work dir is ``/work``)."""
+        directory (the docker backend's work dir is ``/work``).
+
+        Raises:
+            SandboxError: the path holds a NUL byte, or ``..`` leads out of /work.
+        """
+        if "\0" in path:
+            raise SandboxError(f"{path!r}: a path cannot contain a NUL byte")
         if path == "/work" or path.startswith("/work/"):
-            return str(self.root / path[len("/work") :].lstrip("/"))
-        return path if os.path.isabs(path) else str(self.root / path)
+            rel = path[len("/work") :].lstrip("/") or "."
+        elif os.path.isabs(path):
+            return path
+        else:
+            rel = path
+        rel = posixpath.normpath(rel)
+        if rel == ".." or rel.startswith("../"):
+            raise SandboxError(f"{path!r} leads out of the work directory /work")
+        return str(self.root / rel)
+
+    def _shown(self, text: str) -> str:
+        """``text`` with the temporary directory named as the sandbox names it: /work."""
+        return text.replace(str(self.root), "/work")
+
+    def _as_sandbox_error(self, exc: Exception) -> Exception:
+        """An OSError with /work in its file names; anything else as a SandboxError."""
+        if not isinstance(exc, OSError):
+            return SandboxError(self._shown(str(exc)))
+        if exc.errno is None or not isinstance(exc.filename, str):
+            return exc
+        names = [self._shown(n) for n in (exc.filename, exc.filename2) if isinstance(n, str)]
+        return type(exc)(exc.errno, exc.strerror, *names[:1], None, *names[1:])
+
+    async def _file_op(self, fn: Callable[..., _T], *args: object) -> _T:
+        try:
+            return await run_blocking(fn, *args)
+        except (OSError, ValueError, TypeError) as exc:
+            raise self._as_sandbox_error(exc) from exc
 
     async def exec(
         self,
@@ -95,25 +131,28 @@ class LocalSandbox(Sandbox):
             # RLIMIT_NPROC counts every process of the user, so it is only a loose guard.
             "nproc": 0 if os.geteuid() == 0 else limits.pids + len(os.listdir("/proc")),
         }
-        return to_exec_result(await run_blocking(run_command, request))
+        try:
+            reply = await run_blocking(run_command, request)
+        except Exception as exc:  # a bad request (NUL byte, non-text env): as docker says it
+            raise SandboxError(f"the sandbox could not run the command: {exc}") from exc
+        return to_exec_result(reply)
 
     async def read_file(self, path: str, *, binary: bool = False) -> str | bytes:
-        """Read a file (see :meth:`_path` for where); FileNotFoundError when missing."""
+        """Read a regular file (see :meth:`_path` for where).
+
+        Raises:
+            FileNotFoundError: no such file. SandboxError: not a regular file (a FIFO is
+                refused at once, not waited on), or a bad path.
+        """
         self._check_open()
-        data = await run_blocking(Path(self._path(path)).read_bytes)
+        data = await self._file_op(read_regular, self._path(path))
         return data if binary else data.decode("utf-8", errors="replace")
 
     async def write_file(self, path: str, content: str | bytes) -> None:
         """Write a file, creating its parent directories."""
         self._check_open()
-        target = Path(self._path(path))
         data = content.encode() if isinstance(content, str) else content
-
-        def write() -> None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-
-        await run_blocking(write)
+        await self._file_op(write_regular, self._path(path), data)
 
     async def close(self) -> None:
         """Delete the temporary directory; safe to call twice."""

@@ -100,6 +100,9 @@ class SandboxPool:
                 self._background(self._closing, candidate.close())
         if sandbox is None:
             sandbox = await DockerSandbox.start(self.limits, run_id=self.run_id, image=self.image)
+        if self._closed:  # close() ran while we pinged or started: it could not see this one
+            await sandbox.close()
+            raise SandboxError("the sandbox pool was closed meanwhile; create a new SandboxPool")
         self._lent.add(sandbox)
         self.fill()
         return sandbox

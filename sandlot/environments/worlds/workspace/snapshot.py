@@ -3,9 +3,11 @@ episode and stored with the trace, so that ``file`` checks can be re-scored late
 
 Format: ``{"files": {path: text}, "truncated": [path, ...], "omitted": {path: reason}}``
 with paths relative to /work. A text file longer than ``FILE_LIMIT`` bytes keeps its
-start (and is listed in ``truncated``); binary files, symbolic links and files past the
-total budget are only named in ``omitted``, so an ``exists`` check still sees them (past
-the budget even names are dropped, and ``more_omitted`` counts them).
+start (and is listed in ``truncated``); binary files, symbolic links, FIFOs and other
+files that are not regular files, and files past the total budget are only named in
+``omitted``, so an ``exists`` check still sees them (past the budget even names are
+dropped, and ``more_omitted`` counts them). A name that is not valid UTF-8 is omitted
+as "undecodable name", under its name with the bad bytes replaced by U+FFFD.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _TIMEOUT = 60.0
 
 # Runs with ``python3 -I``: isolated, so a json.py the model left in /work is not imported.
 _SCRIPT = r"""
-import json, os, sys
+import json, os, stat, sys
 file_limit, budget = int(sys.argv[1]), int(sys.argv[2])
 snap = {"files": {}, "truncated": [], "omitted": {}}
 used, dropped = 0, 0
@@ -42,33 +44,63 @@ def omit(path, reason):
         snap["omitted"][path] = reason
 
 
+def kind(path):
+    # Why a file holds no text for the snapshot, or None for a regular file.
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        return "unreadable: %s" % exc.strerror
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def read(path):
+    # Without blocking: a FIFO swapped in after the lstat is refused, not waited on.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        with open(fd, "rb", closefd=False) as f:
+            return f.read(file_limit + 1)
+    finally:
+        os.close(fd)
+
+
+def add(path):
+    global used
+    why = kind(path)
+    if why is not None:
+        return omit(path, why)
+    try:
+        data = read(path)
+    except OSError as exc:
+        return omit(path, "unreadable: %s" % exc.strerror)
+    cut = len(data) > file_limit
+    try:
+        text = data[:file_limit].decode("utf-8", "ignore" if cut else "strict")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        omit(path, "binary")
+    elif used + cost(path, text) > budget:
+        omit(path, "over the snapshot's size budget")
+    else:
+        used += cost(path, text)
+        snap["files"][path] = text
+        if cut:
+            snap["truncated"].append(path)
+
+
 for root, dirs, names in os.walk("."):
     dirs.sort()
     for name in sorted(names):
         path = os.path.normpath(os.path.join(root, name))
-        if os.path.islink(path):
-            omit(path, "symbolic link")
-            continue
-        try:
-            with open(path, "rb") as f:
-                data = f.read(file_limit + 1)
-        except OSError as exc:
-            omit(path, "unreadable: %s" % exc.strerror)
-            continue
-        cut = len(data) > file_limit
-        try:
-            text = data[:file_limit].decode("utf-8", "ignore" if cut else "strict")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or "\x00" in text:
-            omit(path, "binary")
-        elif used + cost(path, text) > budget:
-            omit(path, "over the snapshot's size budget")
+        shown = os.fsencode(path).decode("utf-8", "replace")
+        if shown != path:  # not UTF-8: no check can name it, and JSON cannot hold it
+            omit(shown, "undecodable name")
         else:
-            used += cost(path, text)
-            snap["files"][path] = text
-            if cut:
-                snap["truncated"].append(path)
+            add(path)
 if dropped:
     snap["more_omitted"] = dropped
 print(json.dumps(snap, ensure_ascii=False))

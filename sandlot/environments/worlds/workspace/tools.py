@@ -8,6 +8,7 @@ that exits non-zero is data, not an error.
 
 from __future__ import annotations
 
+import json
 import re
 
 from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxError
@@ -98,7 +99,9 @@ async def run_shell(ctx: ToolContext, command: str, timeout: float = 30) -> str:
     """Run a shell command in the workspace; returns its exit code, stdout and stderr.
 
     The command runs with sh -c in the workspace directory. A non-zero exit code is
-    reported, not an error.
+    reported, not an error. Background processes (`cmd &`, `nohup`) do not outlive the
+    command that started them: they are killed when it exits, so start a server and use
+    it in the same command.
 
     Args:
         command: The shell command line, e.g. "ls -la" or "python3 test.py".
@@ -124,9 +127,10 @@ async def run_python(ctx: ToolContext, code: str, timeout: float = 30) -> str:
     return render(await _exec(ctx, ["python3", "-"], timeout, stdin=code), timeout)
 
 
-# Prints the file's size on the first line, then its first bytes; exit 2/3/4 say why not.
+# Prints the file's size on the first line, then its first bytes; exit 2-5 say why not.
 _READ = (
     'if [ -d "$1" ]; then exit 3; fi; if [ ! -e "$1" ]; then exit 2; fi; '
+    'if [ ! -f "$1" ]; then exit 5; fi; '
     'if [ ! -r "$1" ]; then exit 4; fi; wc -c < "$1" && head -c "$2" -- "$1"'
 )
 
@@ -148,6 +152,8 @@ async def read_file(ctx: ToolContext, path: str) -> str:
         raise ToolError(f"{path!r} is a directory; list_files shows its files")
     if result.exit_code == 4:
         raise ToolError(f"{path!r} cannot be read (permission denied)")
+    if result.exit_code == 5:
+        raise ToolError(f"{path!r} is not a regular file (a FIFO, socket or device)")
     if not result.ok:
         raise ToolError(f"cannot read {path!r}: {_last_line(result)}")
     size_line, _, text = result.stdout.partition("\n")
@@ -168,12 +174,34 @@ async def read_file(ctx: ToolContext, path: str) -> str:
 
 def _inside_workspace(path: str) -> str:
     rel = inside_workspace(path)
-    if rel is None:
+    if rel is None or "\0" in rel:
         raise ToolError(
             f"{path!r} is not a file path inside the workspace (/work); write_file writes "
             "there only: use a relative path such as 'out/result.json'"
         )
     return rel
+
+
+# Where a path really leads (symbolic links resolved, missing parts kept), and where the
+# workspace itself is: JSON, so that no file name can garble the answer.
+_REALPATH = (
+    "import json, os, sys; "
+    "print(json.dumps([os.path.realpath(sys.argv[1]), os.path.realpath('.')]))"
+)
+
+
+async def _refuse_links_out(ctx: ToolContext, path: str, rel: str) -> None:
+    """ToolError when a symbolic link on the way makes ``rel`` land outside /work."""
+    result = await _exec(ctx, ["python3", "-I", "-c", _REALPATH, rel], _FS_TIMEOUT)
+    try:
+        target, top = json.loads(result.stdout)
+    except ValueError:
+        raise ToolError(f"cannot write {path!r}: {_last_line(result)}") from None
+    if not target.startswith(top.rstrip("/") + "/"):
+        raise ToolError(
+            f"{path!r} leads out of the workspace through a symbolic link (to {target}); "
+            "write_file writes inside the workspace (/work) only"
+        )
 
 
 @tool
@@ -187,6 +215,7 @@ async def write_file(ctx: ToolContext, path: str, content: str) -> str:
         content: The whole new content of the file.
     """
     rel = _inside_workspace(path)
+    await _refuse_links_out(ctx, path, rel)
     try:
         await _sandbox(ctx).write_file(rel, content)
     except IsADirectoryError:
