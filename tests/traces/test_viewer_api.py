@@ -248,3 +248,31 @@ def test_an_event_of_an_unexpected_shape_never_fails_its_page(viewer_db):
     assert api.children("ep-b", 0)["rows"]
     assert json.dumps(api.compare("ep-a", "ep-b"))
     api.close()
+
+
+def test_sql_statuses_match_the_summaries_on_edge_payloads(viewer_db):
+    edge = [
+        {"error": "", "response": {"content": "fine"}},
+        {"error": False, "response": {"content": "fine"}},
+        {"error": "boom"},
+        {"response": {"content": "  step failed: no such order"}},
+        {"response": {"content": "STEP FAILED: gone"}},
+        {"response": {"content": "the step failed? no"}},
+    ]
+    conn = sqlite3.connect(viewer_db)
+    for i, payload in enumerate(edge):
+        conn.execute(
+            "INSERT INTO events (episode_id, seq, parent, kind, name, payload) "
+            "VALUES ('ep-b', ?, 0, 'model_call', 'execute', ?)",
+            (80 + i, json.dumps(payload)),
+        )
+    conn.execute("INSERT INTO runs (id, started, status, kind) VALUES ('empty', 1, 'done', 'run')")
+    conn.commit()
+    conn.close()
+    api = ViewerAPI(viewer_db)
+    steps = dict(zip(api.steps("ep-b")["seq"], api.steps("ep-b")["status"], strict=True))
+    got = [steps[80 + i] for i in range(len(edge))]
+    assert got == [api.event("ep-b", 80 + i)["status"] for i in range(len(edge))]
+    assert got == [None, None, "error", "failed", "failed", None]
+    assert api.run("empty")["success_rate"] is None  # no episodes: no rate, not 0%
+    api.close()

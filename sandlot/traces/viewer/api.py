@@ -54,8 +54,10 @@ _STEP_SQL = (
 )
 _STATUS_SQL = f"""CASE WHEN NOT json_valid(payload) THEN NULL
     WHEN kind = 'tool_call' THEN CASE WHEN json_extract(payload, '$.ok') THEN 'ok' ELSE 'error' END
-    WHEN kind = 'model_call' THEN CASE WHEN json_extract(payload, '$.error') IS NOT NULL THEN 'error'
-        WHEN json_extract(payload, '$.response.content') LIKE '{STEP_FAILED_PREFIX}%' THEN 'failed' END
+    WHEN kind = 'model_call' THEN CASE
+        WHEN coalesce(json_extract(payload, '$.error'), '') NOT IN ('', 0) THEN 'error'
+        WHEN ltrim(json_extract(payload, '$.response.content'), ' ' || char(10, 9, 13))
+            LIKE '{STEP_FAILED_PREFIX}%' THEN 'failed' END
     WHEN kind = 'retrieval' THEN CASE json_extract(payload, '$.hit') WHEN 1 THEN 'ok' WHEN 0 THEN 'miss' END
     WHEN kind = 'plan' THEN CASE WHEN json_extract(payload, '$.replan') THEN 'replan' END
     WHEN kind = 'error' THEN 'error' END"""
@@ -124,7 +126,7 @@ class ViewerAPI:
     _RUN_SQL = (
         "SELECT r.id, r.started, r.ended, r.status, r.model, r.agent, r.kind, r.parent_run, "
         "r.n_tasks, r.epochs, count(e.id) AS episodes, sum(e.status = 'error') AS errors, "
-        "sum(e.status = 'interrupted') AS interrupted, avg(coalesce(e.success, 0)) AS success_rate, "
+        "sum(e.status = 'interrupted') AS interrupted, CASE WHEN count(e.id) > 0 THEN avg(coalesce(e.success, 0)) END AS success_rate, "
         "avg(e.score) AS mean_score, sum(e.tokens) AS tokens, sum(e.duration) AS episode_time "
         "FROM runs r LEFT JOIN episodes e ON e.run_id = r.id"
     )

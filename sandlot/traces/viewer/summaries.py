@@ -70,7 +70,8 @@ def _model_call(p: dict[str, Any]) -> tuple[str, str | None]:
     said = "; ".join(_call(c.get("name"), c.get("arguments")) for c in calls)
     content = response.get("content") or ""
     text = f"→ {said}" if said else _short(content) or "(empty response)"
-    status = "failed" if str(content).startswith(STEP_FAILED_PREFIX) else None
+    # as the executor reads it: case and leading blanks do not matter
+    status = "failed" if str(content).strip().upper().startswith(STEP_FAILED_PREFIX) else None
     return f"{p.get('purpose') or 'call'}: {text}" + (f" · {tokens} tok" if tokens else ""), status
 
 
