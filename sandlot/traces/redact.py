@@ -200,7 +200,8 @@ class Redactor:
         if _MAYBE_SECRET_KEY_REVERSED.search(raw[::-1].lower()):
             # Walk the decoded form, not ``value``: it is plain dicts and lists whatever
             # ``value`` held (pydantic models, dataclasses).
-            raw = dumps(self.data(loads(raw)))
+            # json.loads, not orjson: integers beyond 64 bits stay integers
+            raw = dumps(self.data(json.loads(raw)))
         text = raw.decode()
         out = self.text(text)
         if out is not text and out != text:
@@ -209,7 +210,7 @@ class Redactor:
             except orjson.JSONDecodeError:
                 # A secret made of digits matched inside a number: replace in strings and
                 # keys only, walking the data, so the stored JSON stays valid.
-                out = dumps(self._keys_and_strings(loads(raw))).decode()
+                out = dumps(self._keys_and_strings(json.loads(raw))).decode()
         return out
 
     def _keys_and_strings(self, value: Any) -> Any:

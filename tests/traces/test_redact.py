@@ -223,3 +223,8 @@ def test_a_secret_in_a_percent_encoded_url_is_redacted():
         {"error": "cannot connect to postgresql://app:p%40ss%3Aw0rd%2F2024%21@db/x"}
     )
     assert "w0rd" not in out and "[REDACTED]@db" in out
+
+
+def test_redacting_keeps_integers_beyond_64_bits_exact():
+    out = Redactor(from_environment=False).json({"n": 2**70, "token": "abcdefghijkl"})
+    assert json.loads(out) == {"n": 2**70, "token": REDACTED}
