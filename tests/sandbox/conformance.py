@@ -179,6 +179,16 @@ class SandboxConformance:
         assert await sandbox.read_file("made.bin", binary=True) == b"\xffx"
         assert await sandbox.read_file("made.bin") == "\ufffdx"
 
+    async def test_cancelling_an_exec_stops_its_command(self, sandbox: Sandbox):
+        slow = sandbox.exec("sleep 4; echo ran > cancelled.txt", timeout=20)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(slow, 0.5)
+        after = await sandbox.exec("echo next")
+        assert after.stdout == "next\n" and after.ok
+        await asyncio.sleep(4.5)
+        gone = await sandbox.exec("cat cancelled.txt")
+        assert gone.exit_code != 0, gone  # the cancelled command never finished
+
     async def test_missing_file_raises_file_not_found(self, sandbox: Sandbox):
         with pytest.raises(FileNotFoundError):
             await sandbox.read_file("no/such/file.txt")

@@ -32,7 +32,15 @@ import sys
 import threading
 import time
 
-__all__ = ["read_file", "read_regular", "run_command", "serve", "write_file", "write_regular"]
+__all__ = [
+    "kill_group",
+    "read_file",
+    "read_regular",
+    "run_command",
+    "serve",
+    "write_file",
+    "write_regular",
+]
 
 _HEADER = struct.Struct(">I")
 _NOT_REGULAR = "%s is not a regular file (a FIFO, socket or device)"
@@ -58,7 +66,8 @@ def _limits(file_size: int, cpu_seconds: int, memory: int, nproc: int):
     return apply
 
 
-def _kill_group(pid: int) -> None:
+def kill_group(pid: int) -> None:
+    """SIGKILL process group ``pid``; gone already is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
@@ -141,12 +150,12 @@ def _pump(proc: subprocess.Popen, output: _Output, deadline: float) -> bool:
             if timed_out or proc.returncode is not None:
                 break
             timed_out = True
-            _kill_group(proc.pid)
+            kill_group(proc.pid)
             stop = now + _DRAIN_AFTER_KILL
             continue
         output.read(min(0.05, stop - now))
         if proc.returncode is None and proc.poll() is not None:
-            _kill_group(proc.pid)  # background children would hold the pipes open
+            kill_group(proc.pid)  # background children would hold the pipes open
             stop = min(stop, time.monotonic() + _DRAIN_AFTER_KILL)
     return timed_out
 
@@ -159,7 +168,7 @@ def _await_exit(proc: subprocess.Popen, deadline: float) -> bool:
     try:
         proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
+        kill_group(proc.pid)
         return True
     return False
 
@@ -169,20 +178,22 @@ def _reap(proc: subprocess.Popen) -> int:
     try:
         code = proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
+        kill_group(proc.pid)
         code = proc.wait()
-    _kill_group(proc.pid)  # background processes do not outlive the command
+    kill_group(proc.pid)  # background processes do not outlive the command
     for f in (proc.stdout, proc.stderr):
         f.close()
     return code
 
 
-def run_command(req: dict) -> dict:
+def run_command(req: dict, on_start=None) -> dict:
     """Run one command; never raises for the command's own failures.
 
     Request keys: ``cmd`` (argv list or shell string), ``cap``, ``timeout``, ``env``,
     ``base_env``, ``cwd``, ``stdin`` (base64), and optional per-command rlimits
     ``file_size``, ``cpu_seconds``, ``memory``, ``nproc`` (bytes / seconds / count).
+    ``on_start(pid)`` is called once the command runs (its process group's id), so a
+    caller on another thread can kill it.
     """
     argv = req["cmd"] if isinstance(req["cmd"], list) else ["/bin/sh", "-c", req["cmd"]]
     cap = int(req.get("cap") or 1_000_000)
@@ -209,6 +220,8 @@ def run_command(req: dict) -> dict:
         )
     except OSError as exc:
         return _failed_to_start(argv, exc, start)
+    if on_start is not None:
+        on_start(proc.pid)
     threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
     output = _Output(proc, cap)
     deadline = start + timeout

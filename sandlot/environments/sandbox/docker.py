@@ -3,6 +3,7 @@ long-lived command server inside it (no ``docker exec`` per command)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -276,8 +277,17 @@ class DockerSandbox(Sandbox):
 
         Raises:
             SandboxError: the sandbox is closed or its container is gone.
+
+        Cancelling the call stops the command: the command server is restarted, which
+        kills what the command started, and the next call waits only for that.
         """
-        return await run_blocking(self.exec_sync, cmd, timeout, stdin, env, cwd)
+        try:
+            return await run_blocking(self.exec_sync, cmd, timeout, stdin, env, cwd)
+        except asyncio.CancelledError:
+            conn = self._conn
+            if conn is not None:
+                conn.abort()
+            raise
 
     def _file_sync(self, request: dict[str, Any]) -> dict[str, Any]:
         reply, died = self._request(request, self.file_timeout)

@@ -3,17 +3,24 @@ isolate anything — it exists for machines without Docker, and says so."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import posixpath
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sandlot.environments.sandbox.agent import read_regular, run_command, write_regular
+from sandlot.environments.sandbox.agent import (
+    kill_group,
+    read_regular,
+    run_command,
+    write_regular,
+)
 from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits
 from sandlot.environments.sandbox.output import to_exec_result
 from sandlot.environments.sandbox.threads import run_blocking
@@ -131,8 +138,12 @@ class LocalSandbox(Sandbox):
             # RLIMIT_NPROC counts every process of the user, so it is only a loose guard.
             "nproc": 0 if os.geteuid() == 0 else limits.pids + len(os.listdir("/proc")),
         }
+        running = _Running()
         try:
-            reply = await run_blocking(run_command, request)
+            reply = await run_blocking(run_command, request, running.started)
+        except asyncio.CancelledError:
+            running.cancel()  # the caller gave up: the command goes too
+            raise
         except Exception as exc:  # a bad request (NUL byte, non-text env): as docker says it
             raise SandboxError(f"the sandbox could not run the command: {exc}") from exc
         return to_exec_result(reply)
@@ -159,3 +170,27 @@ class LocalSandbox(Sandbox):
         if not self._closed:
             self._closed = True
             await run_blocking(shutil.rmtree, self.root, True)
+
+
+class _Running:
+    """The process group of one command run on a worker thread, so that cancelling the
+    awaiting task kills it (whether it has started yet or not)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._cancelled = False
+
+    def started(self, pid: int) -> None:
+        with self._lock:
+            self._pid = pid
+            cancelled = self._cancelled
+        if cancelled:
+            kill_group(pid)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            pid = self._pid
+        if pid is not None:
+            kill_group(pid)

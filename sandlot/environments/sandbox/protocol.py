@@ -135,6 +135,12 @@ class AgentConnection:
             else:
                 self._stdout += payload
 
+    def abort(self) -> None:
+        """From another thread: end the stream, so a request waiting on it fails at once
+        (AgentGone) and its caller restarts the server, killing what it ran."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         """Close the socket; the server sees its stdin end and exits."""
         with contextlib.suppress(OSError):
