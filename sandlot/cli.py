@@ -51,8 +51,36 @@ def _extra_tools(sources: list[str] | None) -> list:
 
     try:
         return [t for src in sources or () for t in Toolset.from_module(src)]
+    except SyntaxError as exc:
+        where = f"{exc.filename}, line {exc.lineno}" if exc.filename else "a tools file"
+        raise typer.BadParameter(f"{where}: {exc.msg}", param_hint="--tools") from exc
     except (ImportError, OSError, ValueError, TypeError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--tools") from exc
+
+
+def _check_clashes(environments: set[str], extra: list) -> None:
+    """An added tool named like one of a world's own is a usage error, said before any
+    episode runs (a world's toolset refuses it only when first built)."""
+    from sandlot.environments.base import get_environment_class
+
+    for name in sorted(environments):
+        own = set(get_environment_class(name).default_toolset().names())
+        clash = sorted(t.name for t in extra if t.name in own)
+        if clash:
+            raise typer.BadParameter(
+                f"the {name} world already has tool(s) named {', '.join(clash)}; "
+                "rename the added ones (@tool(name=...))",
+                param_hint="--tools",
+            )
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=option)
+    return value
+
+
+_SANDBOXES = ("auto", "docker", "local")
 
 
 def _environment(env: str, extra: list[str] | None):
@@ -66,7 +94,9 @@ def _environment(env: str, extra: list[str] | None):
         get_environment_class(env)  # fails early with the list of known environments
     except UnknownEnvironmentError as exc:
         raise typer.BadParameter(str(exc), param_hint="--env") from exc
-    return make_environment(env, extra_tools=_extra_tools(extra))
+    extra_tools = _extra_tools(extra)
+    _check_clashes({env}, extra_tools)
+    return make_environment(env, extra_tools=extra_tools)
 
 
 @contextlib.contextmanager
@@ -165,7 +195,12 @@ def sandbox_build(
     from sandlot.environments.sandbox.image import IMAGE, ImageBuildError, build_image
 
     try:
-        build_image(tag or IMAGE, method=method, rebuild=rebuild, log=typer.echo)
+        build_image(
+            tag or IMAGE,
+            method=_choice(method, ("auto", "debootstrap", "dockerfile"), "--method"),
+            rebuild=rebuild,
+            log=typer.echo,
+        )
     except (ImageBuildError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -254,6 +289,10 @@ def run_cmd(
     from sandlot.agents.runner import run as run_tasks
     from sandlot.console import print_run_summary
 
+    _choice(agent, ("plan-execute", "single"), "--agent")
+    env_options: dict = {"sandbox": _choice(sandbox, _SANDBOXES, "--sandbox")}
+    if tools:
+        env_options["extra_tools"] = _extra_tools(tools)
     if resume:
         from sandlot.agents.resume import ResumeError, resume_run
 
@@ -267,7 +306,7 @@ def run_cmd(
                         model=resumed_model,
                         concurrency=concurrency,
                         judge=resumed_judge,
-                        env_options={"sandbox": sandbox},
+                        env_options=env_options,
                         on_episode=advance,
                     )
                 )
@@ -280,9 +319,7 @@ def run_cmd(
     tasks = _load_tasks(paths)
     the_model = _make_model(model or "oracle", base_url=base_url, api_key=api_key)
     judge_model = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
-    env_options: dict = {"sandbox": sandbox}
-    if tools:
-        env_options["extra_tools"] = _extra_tools(tools)
+    _check_clashes({t.environment for t in tasks}, env_options.get("extra_tools") or [])
     from sandlot.agents.runtime import AgentConfig
 
     config = AgentConfig(agent=agent, k=k, max_model_calls=max_model_calls)  # type: ignore[arg-type]
@@ -361,7 +398,8 @@ def replay_cmd(
 
     try:
         with _trace_file("DB"):
-            report = asyncio.run(replay_episode(db, episode_id, env_options={"sandbox": sandbox}))
+            options = {"sandbox": _choice(sandbox, _SANDBOXES, "--sandbox")}
+            report = asyncio.run(replay_episode(db, episode_id, env_options=options))
     except ReplayError as exc:
         raise typer.BadParameter(str(exc)) from exc
     new = report.replay
@@ -420,7 +458,7 @@ def view_cmd(
     host: Annotated[
         str, typer.Option(help="Address to bind (local only by default).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8321,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on.")] = 8321,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open a browser.")] = False,
 ) -> None:
     """Serve the trace viewer (read-only): runs, episodes, timelines, span trees,

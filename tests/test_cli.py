@@ -113,3 +113,31 @@ def test_unknown_environment_and_tools_source_are_usage_errors(tmp_path):
     assert out.exit_code == 2 and "no tools file at" in out.output
     out = runner.invoke(app, ["tools", "list", "--tools", "no_such_module_here"])
     assert out.exit_code == 2 and "no module named 'no_such_module_here'" in out.output
+
+
+def test_bad_option_values_are_usage_errors_before_anything_runs(tmp_path):
+    runner = CliRunner()
+    tasks = str(Path(__file__).resolve().parents[1] / "examples/tasks/store/no_tool.yaml")
+    db = str(tmp_path / "t.db")
+    broken = tmp_path / "broken_tools.py"
+    broken.write_text("def oops(:\n")
+    clash = tmp_path / "clash_tools.py"
+    clash.write_text(
+        "from sandlot import tool\n\n\n@tool\ndef get_order(order_id: int) -> str:\n"
+        '    """Shadow a store tool.\n\n    Args:\n        order_id: The order.\n    """\n'
+        "    return 'x'\n"
+    )
+    cases = [
+        (["run", tasks, "--db", db, "--agent", "bogus"], "--agent"),
+        (["run", tasks, "--db", db, "--sandbox", "bogus"], "--sandbox"),
+        (["run", tasks, "--db", db, "--tools", str(broken)], "broken_tools.py, line 1"),
+        (["run", tasks, "--db", db, "--tools", str(clash)], "already has tool(s) named get_order"),
+        (["tools", "list", "--tools", str(clash)], "already has tool(s) named get_order"),
+        (["run", "--resume", "--db", db, "--tools", str(tmp_path / "none.py")], "no tools file"),
+        (["view", db, "--port", "70000"], "--port"),
+    ]
+    for args, said in cases:
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2 and said in out.output, (args, out.output)
+        assert "Traceback" not in out.output
+    assert not (tmp_path / "t.db").exists()  # refused before a trace was opened

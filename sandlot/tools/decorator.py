@@ -183,7 +183,18 @@ def _build(
                 problems.append(
                     f"parameters {context_param!r} and {param.name!r} both take the ToolContext"
                 )
+            if param.kind is param.POSITIONAL_ONLY:
+                problems.append(
+                    f"parameter {param.name!r} takes the ToolContext, which is passed by "
+                    "name: it cannot be positional-only (drop the '/')"
+                )
             context_param = param.name
+            continue
+        if param.name.startswith("_"):
+            problems.append(
+                f"parameter {param.name!r} starts with '_', which pydantic keeps private: "
+                "the model could never send it; rename it"
+            )
             continue
         if param.name not in doc.params:
             problems.append(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import difflib
+import functools
 import inspect
 import json
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
@@ -104,11 +107,20 @@ def _field_errors(tool: Tool, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# Sync tools run here, not on asyncio's default executor (min(32, cores + 4) threads):
+# a sync tool past its timeout keeps its thread until it returns (Python cannot stop a
+# thread), and a few such tools would starve every later call and every other to_thread
+# user. Idle threads cost nothing.
+_TOOL_THREADS = ThreadPoolExecutor(max_workers=128, thread_name_prefix="sandlot-tool")
+
+
 async def _run(tool: Tool, args: list[Any], kwargs: dict[str, Any]) -> Any:
     if tool.is_async or tool.inline:
         value = tool.function(*args, **kwargs)
     else:
-        value = await asyncio.to_thread(tool.function, *args, **kwargs)
+        context = contextvars.copy_context()  # as to_thread does
+        call = functools.partial(context.run, tool.function, *args, **kwargs)
+        value = await asyncio.get_running_loop().run_in_executor(_TOOL_THREADS, call)
     if inspect.isawaitable(value):  # a sync callable that hands back a coroutine
         value = await value
     return value
@@ -159,6 +171,9 @@ async def invoke_tool(
     except Exception as exc:  # a validator in the tool's own types raised, say, TypeError
         content = f"Invalid arguments for {call.name}: {_describe(exc)}"
         return _fail(call, "invalid_arguments", content, t0, arguments=args)
+    # From here on the outcome carries the arguments as the tool got them ("1002" sent
+    # for an int is 1002): what checklists match and traces show.
+    args = _validated(parsed, args)
     kwargs = parsed.__dict__.copy()
     if tool.context_param is not None:
         kwargs[tool.context_param] = ctx if ctx is not None else ToolContext()
@@ -183,6 +198,11 @@ async def invoke_tool(
         return _fail(call, "tool_error", str(exc) or f"{call.name} failed", t0, arguments=args)
     except (Exception, SystemExit) as exc:  # SystemExit: a tool's sys.exit() ends no episode
         return _exception(call, exc, t0, args)
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # the caller was cancelled: that goes through
+        return _exception(call, exc, t0, args)  # the tool's own inner task was cancelled
     try:
         content = render_result(value)
     except (PydanticSerializationError, ValueError, TypeError, RecursionError) as exc:
@@ -196,6 +216,17 @@ async def invoke_tool(
         )
     duration = time.perf_counter() - t0
     return ToolOutcome(call.id, call.name, content, duration=duration, arguments=args, value=value)
+
+
+def _validated(parsed: Any, sent: dict[str, Any]) -> dict[str, Any]:
+    """The arguments the model sent, each as validated (coerced to its parameter's type)
+    in JSON form; what it left out stays out and a null stays null. What was sent, where
+    a value cannot be dumped."""
+    try:
+        coerced = parsed.model_dump(mode="json", exclude_unset=True)
+    except Exception:  # a tool's own type that pydantic cannot serialise
+        return sent
+    return {k: coerced.get(k, v) for k, v in sent.items()}
 
 
 def _describe(exc: BaseException) -> str:

@@ -279,7 +279,13 @@ def compile_decoder(schema: dict[str, Any], *, pairs: bool = True) -> Decoder | 
         if node.get("type") == "object":
             props = node.get("properties", {})
             subs = {k: p for k, p in ((k, plan(v)) for k, v in props.items()) if p is not None}
-            optional = frozenset(props) - set(node.get("required", ()))
+            # A null for a key left out of "required" means "use the default" - unless
+            # the key's own type takes null (``limit: int | None = 10``): then it is None.
+            optional = frozenset(
+                k
+                for k in props
+                if k not in set(node.get("required", ())) and not _allows_null(resolve(props[k]))
+            )
             return _object(subs, optional) if subs or optional else None
         if node.get("type") == "array" and isinstance(node.get("items"), dict):
             item = plan(node["items"])
@@ -336,7 +342,10 @@ def _union(branches: list[tuple[str, Decoder | None]], pairs: bool) -> Decoder |
     def decode(value: Any) -> Any:
         # Pick the branch the value's JSON shape belongs to; validation checks the rest.
         if isinstance(value, list):
-            wanted = ("map",) if pairs and _is_pairs(value) and value else ("array",)
+            # [] is an empty pair list when there is no array branch to take it
+            arrays = any(kind == "array" for kind, _ in branches)
+            as_map = pairs and _is_pairs(value) and (bool(value) or not arrays)
+            wanted = ("map",) if as_map else ("array",)
         elif isinstance(value, dict):
             wanted = ("object", "map")
         else:

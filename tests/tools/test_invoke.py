@@ -184,6 +184,13 @@ async def test_a_null_for_an_optional_parameter_means_its_default():
     assert out.arguments == {"order_id": 5, "reason": None}  # as the model sent it
 
 
+async def test_arguments_are_recorded_as_the_tool_got_them():
+    # "5" for an int reaches the tool as 5: checklists match (and traces show) that
+    out = await call("cancel_order", '{"order_id": "5", "reason": null}')
+    assert out.ok and out.value["order_id"] == 5
+    assert out.arguments == {"order_id": 5, "reason": None}
+
+
 async def test_nested_nulls_and_map_pairs_are_decoded_before_validation():
     args = {
         "address": {"street": "1 A St", "city": "Oslo", "unit": None},
@@ -463,3 +470,64 @@ async def test_an_exception_without_a_message_shows_its_type():
 
     out = await invoke_tool(Toolset("s", [silent]), ToolCall("c1", "silent"))
     assert (out.error_kind, out.content) == ("exception", "KeyError")
+
+
+async def test_null_for_a_parameter_whose_type_takes_null_is_none_not_the_default():
+    @tool
+    def search(query: str, limit: int | None = 10) -> str:
+        """Search.
+
+        Args:
+            query: What to look for.
+            limit: At most this many hits, or null for no limit.
+        """
+        return f"{query}:{limit}"
+
+    toolset = Toolset("t", [search])
+    out = await invoke_tool(toolset, ToolCall("c", "search", '{"query": "x", "limit": null}'))
+    assert out.ok and out.content == "x:None"
+    out = await invoke_tool(toolset, ToolCall("c", "search", '{"query": "x"}'))
+    assert out.ok and out.content == "x:10"
+
+
+async def test_a_tools_own_cancelled_task_is_an_exception_message_not_a_cancellation():
+    @tool
+    async def waits(seconds: float) -> str:
+        """Wait on an inner task that gets cancelled.
+
+        Args:
+            seconds: How long the inner task would sleep.
+        """
+        inner = asyncio.ensure_future(asyncio.sleep(seconds))
+        inner.cancel()
+        await inner
+        return "never"
+
+    out = await invoke_tool(Toolset("t", [waits]), ToolCall("c", "waits", '{"seconds": 5}'))
+    assert not out.ok and out.error_kind == "exception" and "CancelledError" in out.content
+
+
+def test_parameters_starting_with_an_underscore_or_a_positional_only_context_are_refused():
+    from sandlot.tools import ToolDefinitionError
+
+    with pytest.raises(ToolDefinitionError, match="'_private' starts with '_'"):
+
+        @tool
+        def hidden(_private: int) -> int:
+            """Hidden.
+
+            Args:
+                _private: A value.
+            """
+            return _private
+
+    with pytest.raises(ToolDefinitionError, match="cannot be positional-only"):
+
+        @tool
+        def positional(ctx: ToolContext, /, x: int) -> int:
+            """Positional.
+
+            Args:
+                x: A value.
+            """
+            return x
