@@ -195,12 +195,7 @@ def sandbox_build(
     from sandlot.environments.sandbox.image import IMAGE, ImageBuildError, build_image
 
     try:
-        build_image(
-            tag or IMAGE,
-            method=_choice(method, ("auto", "debootstrap", "dockerfile"), "--method"),
-            rebuild=rebuild,
-            log=typer.echo,
-        )
+        build_image(tag or IMAGE, method=method, rebuild=rebuild, log=typer.echo)
     except (ImageBuildError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

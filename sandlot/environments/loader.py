@@ -70,6 +70,29 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# Deeper nesting than any task needs. libyaml's C composer recurses without a guard and
+# crashes the interpreter (a segfault, not an exception) somewhere past ~20,000 levels.
+_MAX_YAML_DEPTH = 1000
+_TOO_DEEP = "the file is nested too deeply to load; flatten its lists and mappings"
+
+
+def _yaml_too_deep(text: str) -> bool:
+    """Whether the YAML nests more than _MAX_YAML_DEPTH collections, found from the
+    parser's events (libyaml's parser keeps explicit stacks, so it cannot crash)."""
+    openers = sum(text.count(c) for c in "[{-:?")
+    if openers <= _MAX_YAML_DEPTH:  # too few collection starts to nest that deep
+        return False
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_YAML_DEPTH:
+                return True
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return False
+
+
 def _parse(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -82,7 +105,11 @@ def _parse(path: Path) -> Any:
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text, object_pairs_hook=_json_object)
+        if _yaml_too_deep(text):
+            raise TaskFileError(path, [_TOO_DEEP])
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
+    except TaskFileError:  # already says what is wrong (a ValueError, like the ones below)
+        raise
     except json.JSONDecodeError as exc:
         raise TaskFileError(
             path, [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
@@ -200,10 +227,19 @@ def _load_file(path: Path, check_environments: bool, worlds: _Worlds) -> list[Ta
     if not path.is_file():
         what = "a directory; use load_tasks" if path.is_dir() else "no such file"
         raise TaskFileError(path, [what])
+    try:
+        return _load_entries(path, _entries(path, _parse(path)), check_environments, worlds)
+    except RecursionError as exc:  # nesting deep enough to exhaust the interpreter's stack
+        raise TaskFileError(path, [_TOO_DEEP]) from exc
+
+
+def _load_entries(
+    path: Path, entries: list[Any], check_environments: bool, worlds: _Worlds
+) -> list[Task]:
     found = _Collector()
     tasks: list[Task] = []
     seen: dict[str, str] = {}
-    for index, entry in enumerate(_entries(path, _parse(path))):
+    for index, entry in enumerate(entries):
         task_id = entry.get("id") if isinstance(entry, dict) else None
         label = _label(task_id, index)
         if not isinstance(entry, dict):

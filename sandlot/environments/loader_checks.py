@@ -10,6 +10,7 @@ checklist: a reference that a checklist item fails is a broken task.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,18 @@ def _state_problems(check: StateCheck) -> list[Problem]:
     return problems
 
 
+def _matches_anything(pattern: str) -> bool:
+    """A pattern that matches both the empty string and an unrelated text matches (at
+    position 0) whatever the answer is: "", ".*", "x?"."""
+    try:
+        return all(re.search(pattern, s) is not None for s in ("", "\x00 unrelated \x01"))
+    except re.error:
+        return False
+
+
 def _answer_problems(check: AnswerCheck) -> list[Problem]:
+    if check.value is None:
+        return [("value", "null (no value); write the text or number the answer must have")]
     if isinstance(check.value, list):
         if check.match not in ("contains", "not_contains"):
             return [
@@ -71,11 +83,37 @@ def _answer_problems(check: AnswerCheck) -> list[Problem]:
             ]
         if not check.value:
             return [("value", "an empty list, so the check always passes")]
+        if any(v is None for v in check.value):
+            return [("value", f"{check.value!r} holds null; write the text instead")]
+        if any(str(v) == "" for v in check.value):
+            always = "passes" if check.match == "contains" else "fails"
+            return [
+                (
+                    "value",
+                    f"{check.value!r} holds an empty string, which every answer "
+                    f"contains, so that part of the check always {always}",
+                )
+            ]
         return []
+    if check.match in ("contains", "not_contains") and str(check.value) == "":
+        always = "passes" if check.match == "contains" else "fails"
+        return [
+            ("value", f"an empty string, which every answer contains, so the check always {always}")
+        ]
     if check.match == "regex" and (bad := _regex_problem(str(check.value))):
         return [("value", bad)]
+    if check.match == "regex" and _matches_anything(str(check.value)):
+        return [
+            (
+                "value",
+                f"the regular expression {check.value!r} matches the empty string "
+                "at the start of any answer, so the check always passes",
+            )
+        ]
     if check.match == "number" and not _is_number(check.value):
         return [("value", f"match number needs a numeric value, got {check.value!r}")]
+    if check.match == "number" and not math.isfinite(as_number(check.value)):
+        return [("value", f"match number needs a finite number, got {check.value!r}")]
     if check.tolerance < 0:
         return [("tolerance", f"must be >= 0, got {check.tolerance}")]
     return []
@@ -156,6 +194,15 @@ def task_problems(task: Task) -> list[Problem]:
             problems.append((f"checklist[{i}].check" + (f".{sub}" if sub else ""), message))
         for message in _reference_problems(item, task):
             problems.append((f"checklist[{i}].check", message))
+    if task.checklist and not any(item.required for item in task.checklist):
+        # Success means every required item passed: with none, every episode succeeds.
+        problems.append(
+            (
+                "checklist",
+                "no checklist item is required, so every episode would count as a success "
+                "whatever it did; make at least one item required (the default)",
+            )
+        )
     if task.max_tool_calls < 1:
         problems.append(("max_tool_calls", f"must be >= 1, got {task.max_tool_calls}"))
     return problems
@@ -195,6 +242,9 @@ def world_problems(task: Task, cls: type[Environment]) -> list[Problem]:
                 f"{', '.join(sorted(tools))}",
             )
         )
+    initial_state_problem = getattr(cls, "initial_state_problem", None)
+    if callable(initial_state_problem) and (bad := initial_state_problem(task.initial_state)):
+        problems.append(("initial_state", str(bad)))
     state_check_problem = getattr(cls, "state_check_problem", None)
     if callable(state_check_problem):
         for i, item in enumerate(task.checklist):

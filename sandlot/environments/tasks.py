@@ -28,7 +28,8 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN or infinity in a weight or tolerance makes every score NaN or every check pass.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class StateCheck(_Strict):

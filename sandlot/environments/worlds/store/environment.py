@@ -72,8 +72,16 @@ def evaluate_query(conn: sqlite3.Connection, check: StateCheck) -> tuple[bool, A
         and check.contains is None
         and check.regex is None
     ):
-        passed &= _values_equal(value, check.equals, tol)
         evidence["expected"] = check.equals
+        if len(result) > 1:
+            # equals compares one value; which of several rows is "the" value is arbitrary.
+            passed = False
+            evidence["error"] = (
+                f"equals needs a query returning at most one row; this one returned "
+                f"{len(result)} (aggregate it, e.g. SELECT sum(...), or use rows)"
+            )
+        else:
+            passed &= _values_equal(value, check.equals, tol)
     if check.contains is not None:
         passed &= value is not None and check.contains in str(value)
         evidence["expected_contains"] = check.contains
@@ -100,8 +108,22 @@ class StoreEnvironment(Environment):
             ]
         return Toolset("store", tools)
 
+    @classmethod
+    def initial_state_problem(cls, initial_state: dict[str, Any]) -> str | None:
+        """Why the store cannot start from ``initial_state``, or None. A string ``sql``
+        would otherwise run one character at a time."""
+        sql = initial_state.get("sql", [])
+        if not isinstance(sql, list) or not all(isinstance(s, str) for s in sql):
+            return (
+                f"initial_state sql must be a list of SQL statements (strings), got {sql!r}; "
+                'write sql: ["UPDATE ..."]'
+            )
+        return None
+
     async def reset(self, task: Task) -> None:
         self.check_initial_state(task)
+        if bad := self.initial_state_problem(task.initial_state):
+            raise ValueError(f"task {task.id!r}: {bad}")
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         template = _template()
         with _TEMPLATE_LOCK:

@@ -75,6 +75,9 @@ def place_order(
             if found[0]["expires"] < state.today:
                 raise ToolError(f"discount code {code} expired on {found[0]['expires']}")
             percent = found[0]["percent"]
+        wanted: dict[int, int] = {}
+        for line in items:
+            wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
         lines = []
         for line in items:
             product = one(
@@ -85,10 +88,12 @@ def place_order(
             )
             if not product["active"]:
                 raise ToolError(f"product {product['id']} ({product['name']}) is no longer sold")
-            if product["stock"] < line.quantity:
+            # Several lines of one product draw on the same stock: check their sum.
+            requested = wanted[line.product_id]
+            if product["stock"] < requested:
                 raise ToolError(
                     f"only {product['stock']} of product {product['id']} "
-                    f"({product['name']}) in stock; {line.quantity} requested"
+                    f"({product['name']}) in stock; {requested} requested"
                 )
             lines.append((product, line.quantity))
         subtotal = sum(p["price"] * q for p, q in lines)
@@ -195,7 +200,10 @@ def cancel_order_item(ctx: ToolContext, order_id: int, product_id: int) -> dict[
             "UPDATE products SET stock = stock + ? WHERE id = ?", (item["quantity"], product_id)
         )
         new_total = round(order["total"] - amount, 2)
-        refund = amount if order["paid"] > 0 else 0.0
+        # Never refund more than is still refundable on the order (it may already have
+        # been refunded in full or in part).
+        left = max(0.0, round(order["paid"] - refunded(state, order_id), 2))
+        refund = round(min(amount, left), 2) if order["paid"] > 0 else 0.0
         state.conn.execute("UPDATE orders SET total = ? WHERE id = ?", (new_total, order_id))
         if refund:
             state.conn.execute(

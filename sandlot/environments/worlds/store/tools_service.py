@@ -3,6 +3,7 @@ tickets."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
@@ -134,6 +135,16 @@ def create_return(
     }
 
 
+def _check_amount(amount: float, what: str) -> None:
+    """Refuse money amounts that are not a finite, positive number of cents."""
+    if not math.isfinite(amount):
+        raise ToolError(f"the {what} amount must be a finite number; {amount} given")
+    if amount <= 0:
+        raise ToolError(f"the {what} amount must be positive")
+    if round(amount, 2) <= 0:
+        raise ToolError(f"the {what} amount must be at least 0.01; {amount} given")
+
+
 @tool
 def refund_order(ctx: ToolContext, order_id: int, amount: float, reason: str) -> dict[str, Any]:
     """Refund money from an order back to the customer's original card. Refunds on one
@@ -145,8 +156,7 @@ def refund_order(ctx: ToolContext, order_id: int, amount: float, reason: str) ->
         reason: Why the money is refunded.
     """
     state = state_of(ctx)
-    if amount <= 0:
-        raise ToolError("the refund amount must be positive")
+    _check_amount(amount, "refund")
     with state.lock:
         order = one(
             state, "SELECT * FROM orders WHERE id = ?", (order_id,), f"no order with id {order_id}"
@@ -185,8 +195,7 @@ def issue_store_credit(
         reason: Why the credit is given.
     """
     state = state_of(ctx)
-    if amount <= 0:
-        raise ToolError("the credit amount must be positive")
+    _check_amount(amount, "credit")
     if amount > MAX_CREDIT:
         raise ToolError(
             f"store credit above {MAX_CREDIT:.2f} needs a manager's approval; "
