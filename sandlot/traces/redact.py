@@ -183,7 +183,7 @@ class Redactor:
     def _string(self, text: str) -> str:
         # A string that holds a JSON object or list (tool-call arguments as the model
         # sent them) gets rule 2 as well: re-encoded only when something was hidden.
-        if text[:1] in ("{", "[") or text.lstrip()[:1] in ("{", "["):
+        if text.lstrip()[:1] in ("{", "["):
             try:
                 inner = json.loads(text)
             except ValueError:
@@ -204,7 +204,7 @@ class Redactor:
             raw = dumps(self.data(json.loads(raw)))
         text = raw.decode()
         out = self.text(text)
-        if out is not text and out != text:
+        if out != text:
             try:
                 orjson.loads(out)
             except orjson.JSONDecodeError:

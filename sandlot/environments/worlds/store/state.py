@@ -9,7 +9,15 @@ from typing import Any
 
 from sandlot.tools import ToolContext, ToolError
 
-__all__ = ["StoreState", "one", "refunded", "rows", "state_of"]
+__all__ = [
+    "StoreState",
+    "one",
+    "refundable",
+    "refunded",
+    "require_customer",
+    "rows",
+    "state_of",
+]
 
 
 @dataclass
@@ -48,3 +56,18 @@ def refunded(state: StoreState, order_id: int) -> float:
         state, "SELECT coalesce(sum(amount), 0) AS r FROM refunds WHERE order_id = ?", (order_id,)
     )
     return float(found[0]["r"])
+
+
+def refundable(state: StoreState, order: dict[str, Any]) -> float:
+    """What can still go back to the card on ``order`` (a row): paid less refunded."""
+    return max(0.0, round(order["paid"] - refunded(state, order["id"]), 2))
+
+
+def require_customer(state: StoreState, customer_id: int) -> None:
+    """Refuse (ToolError) a customer id that does not exist."""
+    one(
+        state,
+        "SELECT id FROM customers WHERE id = ?",
+        (customer_id,),
+        f"no customer with id {customer_id}",
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandlot.environments.worlds.store.state import one, rows, state_of
+from sandlot.environments.worlds.store.state import one, require_customer, rows, state_of
 from sandlot.tools import ToolContext, tool
 
 __all__ = [
@@ -178,12 +178,7 @@ def list_customer_orders(
         status: Only orders with this status (pending, paid, shipped, delivered, cancelled).
     """
     state = state_of(ctx)
-    one(
-        state,
-        "SELECT id FROM customers WHERE id = ?",
-        (customer_id,),
-        f"no customer with id {customer_id}",
-    )
+    require_customer(state, customer_id)
     sql = "SELECT id, status, created, total FROM orders WHERE customer_id = ?"
     params: tuple[Any, ...] = (customer_id,)
     if status is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sandlot.environments.worlds.store.state import StoreState, one, refunded, rows, state_of
+from sandlot.environments.worlds.store.state import StoreState, one, refundable, rows, state_of
 from sandlot.tools import ToolContext, ToolError, tool
 
 __all__ = [
@@ -145,7 +145,7 @@ def cancel_order(ctx: ToolContext, order_id: int, reason: str) -> dict[str, Any]
             "UPDATE order_items SET status = 'cancelled' WHERE order_id = ?", (order_id,)
         )
         state.conn.execute("UPDATE orders SET status = 'cancelled' WHERE id = ?", (order_id,))
-        refund = round(order["paid"] - refunded(state, order_id), 2)
+        refund = refundable(state, order)
         if refund > 0:
             state.conn.execute(
                 "INSERT INTO refunds (order_id, amount, method, reason, created) "
@@ -202,8 +202,7 @@ def cancel_order_item(ctx: ToolContext, order_id: int, product_id: int) -> dict[
         new_total = round(order["total"] - amount, 2)
         # Never refund more than is still refundable on the order (it may already have
         # been refunded in full or in part).
-        left = max(0.0, round(order["paid"] - refunded(state, order_id), 2))
-        refund = round(min(amount, left), 2) if order["paid"] > 0 else 0.0
+        refund = min(amount, refundable(state, order))
         state.conn.execute("UPDATE orders SET total = ? WHERE id = ?", (new_total, order_id))
         if refund:
             state.conn.execute(

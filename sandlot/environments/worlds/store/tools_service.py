@@ -8,7 +8,13 @@ import re
 from datetime import date
 from typing import Any
 
-from sandlot.environments.worlds.store.state import one, refunded, rows, state_of
+from sandlot.environments.worlds.store.state import (
+    one,
+    refundable,
+    require_customer,
+    rows,
+    state_of,
+)
 from sandlot.tools import ToolContext, ToolError, tool
 
 __all__ = [
@@ -29,12 +35,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{6,}$")
 def _update_contact(ctx: ToolContext, customer_id: int, column: str, value: str) -> dict[str, Any]:
     state = state_of(ctx)
     with state.lock:
-        one(
-            state,
-            "SELECT id FROM customers WHERE id = ?",
-            (customer_id,),
-            f"no customer with id {customer_id}",
-        )
+        require_customer(state, customer_id)
         if column == "email" and rows(
             state,
             "SELECT id FROM customers WHERE lower(email) = lower(?) AND id != ?",
@@ -161,7 +162,7 @@ def refund_order(ctx: ToolContext, order_id: int, amount: float, reason: str) ->
         order = one(
             state, "SELECT * FROM orders WHERE id = ?", (order_id,), f"no order with id {order_id}"
         )
-        left = round(order["paid"] - refunded(state, order_id), 2)
+        left = refundable(state, order)
         if order["paid"] <= 0:
             raise ToolError(f"order {order_id} has not been paid; there is nothing to refund")
         if amount > left + 1e-9:
@@ -202,12 +203,7 @@ def issue_store_credit(
             f"{amount:.2f} requested"
         )
     with state.lock:
-        one(
-            state,
-            "SELECT id FROM customers WHERE id = ?",
-            (customer_id,),
-            f"no customer with id {customer_id}",
-        )
+        require_customer(state, customer_id)
         state.conn.execute(
             "UPDATE customers SET store_credit = round(store_credit + ?, 2) WHERE id = ?",
             (amount, customer_id),
@@ -237,12 +233,7 @@ def open_support_ticket(
     """
     state = state_of(ctx)
     with state.lock:
-        one(
-            state,
-            "SELECT id FROM customers WHERE id = ?",
-            (customer_id,),
-            f"no customer with id {customer_id}",
-        )
+        require_customer(state, customer_id)
         cur = state.conn.execute(
             "INSERT INTO tickets (customer_id, subject, body, created) VALUES (?, ?, ?, ?)",
             (customer_id, subject, body, state.today),
