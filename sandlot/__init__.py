@@ -14,6 +14,7 @@ from sandlot.agents.models import (
     ModelError,
     ModelRequest,
     ModelResponse,
+    NullModel,
     OracleModel,
     ReplayModel,
     ScriptedModel,
@@ -30,6 +31,12 @@ from sandlot.environments.checklist import ScoreReport, score_episode
 from sandlot.environments.loader import TaskFileError, load_tasks
 from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxLimits
 from sandlot.environments.tasks import Task
+from sandlot.environments.trajectory import (
+    ModelCallRecord,
+    ToolCallRecord,
+    Trajectory,
+    decide_outcome,
+)
 from sandlot.tools import (
     Tool,
     ToolCall,
@@ -50,9 +57,11 @@ __all__ = [
     "EpisodeResult",
     "ExecResult",
     "Model",
+    "ModelCallRecord",
     "ModelError",
     "ModelRequest",
     "ModelResponse",
+    "NullModel",
     "OpenAIModel",
     "OracleModel",
     "ReplayModel",
@@ -65,12 +74,15 @@ __all__ = [
     "TaskFileError",
     "Tool",
     "ToolCall",
+    "ToolCallRecord",
     "ToolContext",
     "ToolError",
     "ToolOutcome",
     "Toolset",
     "TraceStore",
+    "Trajectory",
     "__version__",
+    "decide_outcome",
     "invoke_tool",
     "load_tasks",
     "make_environment",

@@ -242,7 +242,8 @@ def run_cmd(
     model: Annotated[
         str | None,
         typer.Option(
-            help="oracle (the default) | openai:NAME | scripted:FILE:ATTR | replay:DB:EPISODE. "
+            help="oracle (the default) | null | openai:NAME | scripted:FILE:ATTR | "
+            "replay:DB:EPISODE. "
             "With --resume the run's own model is the default."
         ),
     ] = None,
@@ -368,9 +369,7 @@ def _progress(total: int, quiet: bool):
             TimeElapsedColumn(),
         ) as progress:
             tid = progress.add_task("run", total=total, last="")
-            yield lambda r: progress.update(
-                tid, advance=1, last=f"{r.task_id}: {'ok' if r.success else r.status}"
-            )
+            yield lambda r: progress.update(tid, advance=1, last=f"{r.task_id}: {r.outcome}")
 
     return bar()
 
@@ -389,7 +388,7 @@ def replay_cmd(
     """Re-run an episode with its recorded model outputs and fresh tools; report the first
     tool result that differs from the recorded one (exit 1) or that the replay matched."""
     from sandlot.agents.replay import ReplayError, replay_episode
-    from sandlot.console import console
+    from sandlot.console import console, outcome_text
 
     try:
         with _trace_file("DB"):
@@ -401,7 +400,16 @@ def replay_cmd(
     console.print(
         f"replay episode {new.episode_id} of {episode_id}: {report.compared} tool calls compared"
     )
-    console.print(f"score {new.score} (recorded {report.original_score}), status {new.status}")
+    console.print(
+        f"score {new.score} (recorded {report.original_score}), "
+        f"outcome {outcome_text(new.outcome)} (recorded {outcome_text(report.original_outcome)})"
+    )
+    for gap in report.gaps:
+        console.print(
+            f"[yellow]the recording has a gap[/]: {gap.get('note', '')} "
+            f"(events {gap.get('missing', '?')})",
+            highlight=False,
+        )
     if report.divergence is None:
         console.print("[green]the replay matched the recording[/]")
         return
@@ -423,13 +431,13 @@ def score_cmd(
     from rich.table import Table
 
     from sandlot.agents.rescore import rescore
-    from sandlot.console import console
+    from sandlot.console import console, outcome_text
 
     loaded = _load_tasks(tasks)
     with _trace_file("DB"):
         results = asyncio.run(rescore(db, loaded, run_id=run_id, write=not dry_run))
     table = Table(title=f"re-scored {len(results)} episodes" + (" (dry run)" if dry_run else ""))
-    for col in ("episode", "task", "score", "success", "not re-checked"):
+    for col in ("episode", "task", "score", "outcome", "not re-checked"):
         table.add_column(col)
     for r in results:
         old = "-" if r.old_score is None else f"{r.old_score:.3f}"
@@ -438,7 +446,7 @@ def score_cmd(
             r.episode_id,
             r.task_id,
             f"{old} -> {r.new_score:.3f}",
-            f"{r.old_success} -> {r.new_success}",
+            f"{outcome_text(r.old_outcome)} -> {outcome_text(r.new_outcome)}",
             unchecked,
         )
     console.print(table)

@@ -12,7 +12,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from sandlot.agents.results import RunResult
     from sandlot.tools.toolset import Toolset
 
-__all__ = ["console", "err_console", "print_run_summary", "print_toolset", "print_json"]
+__all__ = [
+    "OUTCOME_STYLE",
+    "console",
+    "err_console",
+    "outcome_text",
+    "print_json",
+    "print_run_summary",
+    "print_toolset",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -24,6 +32,22 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# How each outcome looks; the words are the ones stored in the trace and shown by the viewer.
+OUTCOME_STYLE = {
+    "passed": "green",
+    "failed": "red",
+    "gave_up": "yellow",
+    "budget": "yellow",
+    "error": "magenta",
+    "interrupted": "dim",
+}
+
+
+def outcome_text(outcome: str | None) -> str:
+    word = outcome or "running"
+    return f"[{OUTCOME_STYLE.get(word, 'default')}]{word}[/]"
+
+
 def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
     """Per-episode rows (when there are not too many) and the run's totals."""
     eps = sorted(result.episodes, key=lambda e: (e.task_id, e.epoch))
@@ -31,18 +55,16 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
         epochs = any(e.epoch for e in eps)  # the column only when there is more than one
         table = Table(title=f"run {result.run_id}", show_lines=False)
         table.add_column("task", no_wrap=True)
-        for col in (["ep"] if epochs else []) + ["status", "ok", "score"]:
-            table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
+        for col in (["ep"] if epochs else []) + ["outcome", "score"]:
+            table.add_column(col, justify="left" if col == "outcome" else "right", no_wrap=True)
         for col in ("model\ncalls", "tool\ncalls", "tokens", "secs"):
             table.add_column(col, justify="right", no_wrap=True)
         for e in eps:
-            ok = "[green]yes[/]" if e.success else "[red]no[/]"
             table.add_row(
                 e.task_id,
                 *([str(e.epoch)] if epochs else []),
-                e.status,
-                ok,
-                f"{e.score or 0.0:.2f}",
+                outcome_text(e.outcome),
+                "-" if e.score is None else f"{e.score:.2f}",
                 str(e.model_calls),
                 str(e.tool_calls),
                 str(e.tokens),
@@ -54,15 +76,22 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
     totals.add_column("metric")
     totals.add_column("value", justify="right")
     for key, value in summary.items():
-        if key == "success_rate":
+        if key == "per_task":
+            continue
+        if value is None:
+            value = "-"  # nothing scored: no rate
+        elif key in ("success_rate", "pass_at_k") or key.startswith("pass@"):
             value = f"{value:.1%}"
         elif key == "duration":
             value = f"{value:.2f} s"
-        totals.add_row(key.replace("_", " "), _fmt(value))
+        label = key.replace("_", " ")
+        if key in OUTCOME_STYLE or key == "errors":
+            label = outcome_text("error" if key == "errors" else key)
+        totals.add_row(label, _fmt(value))
     console.print(totals)
     for e in eps:
-        if e.status == "error":
-            err_console.print(f"[red]error[/] {e.task_id} (epoch {e.epoch}): {e.error}")
+        if e.outcome in ("error", "interrupted"):
+            err_console.print(f"[red]{e.outcome}[/] {e.task_id} (epoch {e.epoch}): {e.error}")
 
 
 def print_toolset(toolset: Toolset) -> None:

@@ -8,12 +8,19 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sandlot.agents.models.base import ModelRequest
-from sandlot.agents.models.oracle import SUBMIT_TOOL
 from sandlot.agents.prompts import EXECUTOR_SYSTEM, SINGLE_AGENT_SYSTEM
 from sandlot.agents.runtime import EpisodeRuntime, parse_submit
 from sandlot.agents.state import EpisodeState
+from sandlot.environments.trajectory import STEP_FAILED, SUBMIT_TOOL, ToolCallRecord
 
-__all__ = ["SUBMIT_SCHEMA", "SUBMIT_TOOL", "budget_spent", "executor"]
+__all__ = [
+    "SUBMIT_SCHEMA",
+    "SUBMIT_TOOL",
+    "budget_spent",
+    "executor",
+    "model_calls_made",
+    "tool_calls_made",
+]
 
 SUBMIT_SCHEMA: dict[str, Any] = {
     "type": "function",
@@ -32,25 +39,33 @@ SUBMIT_SCHEMA: dict[str, Any] = {
     },
 }
 
-_FAILED_PREFIX = "STEP FAILED"
-
 
 _EMPTY_REPLY = (
     "Your reply was empty. Call a tool, reply with the result of the current step, or "
-    "reply 'STEP FAILED:' and the reason."
+    f"reply '{STEP_FAILED}:' and the reason."
 )
 _SINGLE_EMPTY_REPLY = "Your reply was empty. Call a tool, or call submit_answer with the answer."
+
+
+def model_calls_made(state: EpisodeState) -> int:
+    return len(state.get("model_log") or ())
+
+
+def tool_calls_made(state: EpisodeState) -> int:
+    """Tool calls run so far (submit_answer is the answer, not a tool call)."""
+    return sum(1 for c in state.get("tool_log") or () if not c.submit)
 
 
 def budget_spent(state: EpisodeState, rt: EpisodeRuntime) -> dict[str, Any] | None:
     """The update that ends the episode when the model-call budget is spent, else None.
     Checked before every model call, by the planner and the executor alike."""
     limit = rt.config.max_model_calls
-    if state["model_calls"] < limit:
+    made = model_calls_made(state)
+    if made < limit:
         return None
     return {
-        "status": "budget",
-        "error": f"model-call budget spent: {state['model_calls']} of {limit}",
+        "ended": "budget",
+        "error": f"model-call budget spent: {made} of {limit}",
         "route": "finish",
     }
 
@@ -76,14 +91,11 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
                 "single_agent": rt.single,
             },
         )
-        response, error = await rt.call_model(request, parent=node.seq)
-        update: dict[str, Any] = {"model_calls": state["model_calls"] + 1}
-        if error is not None:
-            update.update(status="error", error=f"model call failed: {error}", route="finish")
-            return update
-        assert response is not None
-        update["prompt_tokens"] = state["prompt_tokens"] + response.usage.prompt_tokens
-        update["completion_tokens"] = state["completion_tokens"] + response.usage.completion_tokens
+        response, made = await rt.call_model(request, parent=node.seq)
+        update: dict[str, Any] = {"model_log": [made]}
+        if response is None:
+            update.update(ended="model_error", error=f"model call failed: {made.error}")
+            return {**update, "route": "finish"}
         messages: list[dict[str, Any]] = [response.to_message()]
         update["messages"] = messages
 
@@ -96,12 +108,15 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
             return {**update, **_step_ended(state, rt, response.content or "")}
 
         answer: str | None = None
-        tool_calls = state["tool_calls"]
-        tool_errors = state["tool_errors"]
+        calls: list[ToolCallRecord] = []
+        ran = tool_calls_made(state)
         tool_limit = rt.task.max_tool_calls
+        offered = set(state["offered"])
+        refused = False  # a call asked for past the tool budget
         for call in response.tool_calls:
-            if call.name != SUBMIT_TOOL and tool_calls >= tool_limit:
-                # The budget ran out inside this batch: the rest are answered, not run.
+            if call.name != SUBMIT_TOOL and ran >= tool_limit:
+                # The budget is spent: the call is answered, not run, and the episode ends.
+                refused = True
                 messages.append(
                     {
                         "role": "tool",
@@ -112,7 +127,7 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
                 continue
             if call.name == SUBMIT_TOOL:
                 submitted, problem = parse_submit(call.arguments)
-                rt.record_submit(call, submitted, problem, step, node.seq)
+                calls.append(rt.record_submit(call, submitted, problem, step, node.seq))
                 messages.append(
                     {
                         "role": "tool",
@@ -123,21 +138,28 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
                 if submitted is not None and answer is None:
                     answer = submitted
                 continue
-            outcome = await rt.call_tool(call, step, node.seq)
-            tool_calls += 1
-            tool_errors += 0 if outcome.ok else 1
-            messages.append(outcome.to_message())
-        update.update(tool_calls=tool_calls, tool_errors=tool_errors)
+            made_call = await rt.call_tool(call, step, node.seq, offered=call.name in offered)
+            calls.append(made_call)
+            ran += 1
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
+        update["tool_log"] = calls
         step_calls = state["step_calls"] + len(response.tool_calls)
         update["step_calls"] = step_calls
 
         if answer is not None:
             plan = [dict(s) for s in state["plan"]]
             plan[step].update(status="done", result=answer)
-            return {**update, "plan": plan, "answer": answer, "route": "finish"}
-        if tool_calls >= tool_limit:
-            spent_msg = f"tool-call budget spent: {tool_calls} of {tool_limit}"
-            return {**update, "status": "budget", "error": spent_msg, "route": "finish"}
+            return {
+                **update,
+                "plan": plan,
+                "answer": answer,
+                "ended": "answered",
+                "route": "finish",
+            }
+        if refused:
+            # A call that uses the last of the budget is fine; asking for one more ends it.
+            spent_msg = f"tool-call budget spent: {ran} of {tool_limit}"
+            return {**update, "ended": "budget", "error": spent_msg, "route": "finish"}
         if step_calls >= rt.config.max_calls_per_step and not rt.single:
             reason = f"used {step_calls} tool calls without finishing the step"
             return {**update, **_step_failed(state, rt, reason)}
@@ -148,15 +170,15 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
 def _step_ended(state: EpisodeState, rt: EpisodeRuntime, content: str) -> dict[str, Any]:
     """The model replied without tool calls: the step is done (or failed)."""
     if rt.single:
-        return {"route": "finish"}
-    if content.strip().upper().startswith(_FAILED_PREFIX):
-        return _step_failed(state, rt, content.strip()[len(_FAILED_PREFIX) :].lstrip(": ").strip())
+        return {"ended": "plan_finished", "route": "finish"}
+    if content.strip().upper().startswith(STEP_FAILED):
+        return _step_failed(state, rt, content.strip()[len(STEP_FAILED) :].lstrip(": ").strip())
     step = state["step"]
     plan = [dict(s) for s in state["plan"]]
     plan[step].update(status="done", result=content)
     if step + 1 < len(plan):
         return {"plan": plan, "step": step + 1, "route": "retriever"}
-    return {"plan": plan, "route": "finish"}
+    return {"plan": plan, "ended": "plan_finished", "route": "finish"}
 
 
 def _step_failed(state: EpisodeState, rt: EpisodeRuntime, reason: str) -> dict[str, Any]:
@@ -168,6 +190,6 @@ def _step_failed(state: EpisodeState, rt: EpisodeRuntime, reason: str) -> dict[s
     return {
         "plan": plan,
         "route": "finish",
-        "status": "gave_up",
+        "ended": "gave_up",
         "error": f"step failed and re-plans ran out: {reason}",
     }

@@ -27,12 +27,14 @@ Node = Callable[[EpisodeState, Runtime[EpisodeRuntime]], Awaitable[dict[str, Any
 
 
 def _noting_trace_seq(node: Node) -> Node:
-    """The node, also noting in the state how far the trace had got when it ended: a
-    resume from that checkpoint then knows which events the lost work wrote."""
+    """The node, also counting its run and noting in the state how far the trace had got
+    when it ended: a resume from that checkpoint then knows which events the lost work
+    wrote."""
 
     async def run(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
         update = await node(state, runtime)
         update["trace_seq"] = runtime.context.recorder.issued
+        update["node_runs"] = 1
         return update
 
     run.__name__ = run.__qualname__ = node.__name__

@@ -41,7 +41,6 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
         if rt.single:
             # The single-agent baseline: one step, every tool, no planner call.
             plan = [PlanStep(text=task.instruction, status="active", result=None)]
-            rt.offered_now = frozenset(rt.toolset.names())
             rt.recorder.event(
                 "plan",
                 "plan",
@@ -87,16 +86,15 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
                 "failed": failed["text"] if failed else None,
             },
         )
-        response, error = await rt.call_model(request, parent=node.seq)
-        if error is not None:
+        response, made = await rt.call_model(request, parent=node.seq)
+        if response is None:
             return {
                 "messages": messages,
-                "status": "error",
-                "error": f"planner model call failed: {error}",
+                "model_log": [made],
+                "ended": "model_error",
+                "error": f"planner model call failed: {made.error}",
                 "route": "finish",
-                "model_calls": state["model_calls"] + 1,
             }
-        assert response is not None
         steps, note = parse_plan(response.content)
         if not steps:
             # A plan we cannot read still leaves the request itself as the one step.
@@ -123,9 +121,7 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
             "step": len(done),
             "messages": messages,
             "replans": state["replans"] + (0 if first else 1),
-            "model_calls": state["model_calls"] + 1,
-            "prompt_tokens": state["prompt_tokens"] + response.usage.prompt_tokens,
-            "completion_tokens": state["completion_tokens"] + response.usage.completion_tokens,
+            "model_log": [made],
             "route": "retriever",
         }
 
@@ -139,7 +135,7 @@ async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> di
         assert rt.retriever is not None
         ranked = rt.retriever.rank(query)
         offered = [r.tool for r in ranked[: rt.config.k]]
-        expected = rt.expected_tools()
+        expected = rt.expected_tools(state["tool_log"])
         hit = None if not expected else all(t in offered for t in expected)
         rt.recorder.event(
             "retrieval",
@@ -156,7 +152,6 @@ async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> di
             parent=node.seq,
         )
         plan[step]["status"] = "active"
-        rt.offered_now = frozenset(offered)
         return {
             "plan": plan,
             "offered": offered,
@@ -172,14 +167,14 @@ async def finish(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[
     rt = runtime.context
     with rt.node("finish", state["step"]) as node:
         answer = state.get("answer")
-        if answer is None and state["status"] == "running" and state["messages"]:
+        ended = state.get("ended")
+        if answer is None and ended == "plan_finished" and state["messages"]:
             # The agent finished by itself without submit_answer: the reply that ended its
             # last step is its answer. An episode cut short (budget, gave up, error) has
             # none: what it said on the way is not an answer.
             last = state["messages"][-1]
             if last.get("role") == "assistant" and (last.get("content") or "").strip():
                 answer = last["content"]
-        status = "done" if state["status"] == "running" else state["status"]
         if answer is not None:
             rt.recorder.event("answer", "answer", {"answer": answer}, parent=node.seq)
-        return {"answer": answer, "status": status, "route": "finish"}
+        return {"answer": answer, "ended": ended or "plan_finished", "route": "finish"}

@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from sandlot.environments.trajectory import STEP_FAILED
+
 __all__ = [
     "EXECUTOR_SYSTEM",
     "PLANNER_SYSTEM",
@@ -27,7 +29,7 @@ EXECUTOR_SYSTEM = (
     "You are an agent that completes one step of a plan at a time using the tools offered. "
     "Call tools when needed. When the current step is finished, reply with a short text "
     "summary of its result and no tool call. If the step cannot be done, reply with text "
-    "starting with 'STEP FAILED:' and the reason. When you know the final answer for the "
+    f"starting with '{STEP_FAILED}:' and the reason. When you know the final answer for the "
     "user, call submit_answer with it. Follow the store's policies; refuse requests that "
     "break them and explain why."
 )

@@ -7,12 +7,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandlot.agents.models.oracle import SUBMIT_TOOL
 from sandlot.agents.models.replay import ReplayModel
 from sandlot.agents.results import EpisodeResult
 from sandlot.agents.runner import open_store, run_episode, stored_agent_config
+from sandlot.agents.stored import load_episode
+from sandlot.environments.trajectory import SUBMIT_TOOL
 
-__all__ = ["Divergence", "ReplayError", "ReplayReport", "compare_tool_calls", "replay_episode"]
+__all__ = [
+    "Divergence",
+    "ReplayError",
+    "ReplayReport",
+    "compare_tool_calls",
+    "ending_divergence",
+    "replay_episode",
+]
 
 
 class ReplayError(LookupError):
@@ -21,17 +29,28 @@ class ReplayError(LookupError):
 
 @dataclass
 class Divergence:
-    """The first tool call whose replayed result differs from the recorded one."""
+    """Where the replay first differed from the recording.
 
-    index: int  # position among the episode's tool calls, from 0
+    ``kind`` is ``tool_call`` (a tool result, a call made or not made), ``model`` (the
+    replay asked for more model outputs than were recorded, or ended with recorded
+    outputs unused), ``outcome`` or ``score`` (the replay ended otherwise).
+    """
+
+    index: int  # position among the episode's tool calls, from 0 (-1 when not a call)
     step: int | None  # the plan step it belonged to
     tool: str
     arguments: Any
     recorded: str | None
     new: str | None
     reason: str
+    kind: str = "tool_call"
 
     def describe(self) -> str:
+        if self.kind != "tool_call":
+            return (
+                f"{self.kind}: {self.reason}\n  recorded: {_short(self.recorded)}\n"
+                f"  new:      {_short(self.new)}"
+            )
         return (
             f"tool call {self.index + 1} (plan step {(self.step or 0) + 1}, {self.tool}): "
             f"{self.reason}\n  recorded: {_short(self.recorded)}\n  new:      {_short(self.new)}"
@@ -46,6 +65,8 @@ class ReplayReport:
     divergence: Divergence | None = None
     original_score: float | None = None
     comparisons: list[dict[str, Any]] = field(default_factory=list)
+    original_outcome: str | None = None
+    gaps: list[dict[str, Any]] = field(default_factory=list)  # lost stretches of the recording
 
     @property
     def matched(self) -> bool:
@@ -115,6 +136,40 @@ def compare_tool_calls(
     return comparisons, first
 
 
+def ending_divergence(
+    model: ReplayModel, original: EpisodeResult, replay: EpisodeResult
+) -> Divergence | None:
+    """How the replay's ending differs from the recording's, if it does: it ran out of
+    recorded model outputs, left some unused, or ended with another outcome or score."""
+
+    def ending(kind: str, reason: str, recorded: Any, new: Any) -> Divergence:
+        return Divergence(-1, None, "", None, str(recorded), str(new), reason, kind=kind)
+
+    if model.overrun:
+        purpose = model.overrun[0]
+        recorded = len(model.recorded.get(purpose, []))
+        return ending(
+            "model",
+            f"the replay asked for more {purpose!r} model outputs than the {recorded} recorded",
+            recorded,
+            recorded + 1,
+        )
+    unused = model.unused()
+    if unused:
+        left = ", ".join(f"{n} {p!r}" for p, n in sorted(unused.items()))
+        return ending("model", f"the replay ended with recorded outputs unused ({left})", left, 0)
+    if original.outcome != replay.outcome:
+        return ending(
+            "outcome", "the replay ended with another outcome", original.outcome, replay.outcome
+        )
+    old, new = original.score, replay.score
+    if (old is None) != (new is None) or (
+        old is not None and new is not None and abs(old - new) > 1e-9
+    ):
+        return ending("score", "the replay scored differently", old, new)
+    return None
+
+
 async def replay_episode(
     db: str | Path,
     episode_id: str,
@@ -124,24 +179,26 @@ async def replay_episode(
     """Replay ``episode_id`` of trace file ``db`` and record the replay beside it."""
     async with open_store(db, existing=True) as store:
         assert store is not None
-        original = store.episode(episode_id)
-        if original is None:
+        row = store.episode(episode_id)
+        if row is None:
             raise ReplayError(f"no episode {episode_id!r} in {db}")
-        task = store.task(original["run_id"], original["task_id"])
+        original = load_episode(store, row)
+        task = store.task(row["run_id"], row["task_id"])
         if task is None:
-            raise ReplayError(f"the trace holds no definition of task {original['task_id']!r}")
+            raise ReplayError(f"the trace holds no definition of task {row['task_id']!r}")
         events = store.events(episode_id)
+        gaps = [e["payload"] for e in events if e["kind"] == "gap"]
         model = ReplayModel.from_events(events)
-        cfg = stored_agent_config(store.run(original["run_id"]) or {"agent": original.get("agent")})
+        cfg = stored_agent_config(store.run(row["run_id"]) or {"agent": row.get("agent")})
         run_id = store.start_run(
             model=f"replay:{episode_id}",
             agent=cfg.agent,
             kind="replay",
-            parent_run=original["run_id"],
+            parent_run=row["run_id"],
             n_tasks=1,
             config={
                 "replay_of": episode_id,
-                "original_model": original.get("model"),
+                "original_model": row.get("model"),
                 "agent": vars(cfg),
             },
         )
@@ -153,6 +210,8 @@ async def replay_episode(
         comparisons, divergence = compare_tool_calls(
             _tool_calls(events), _tool_calls(store.events(result.episode_id))
         )
+        if divergence is None:
+            divergence = ending_divergence(model, original, result)
         recorder = store.resume_episode(result.episode_id, reopen=False)
         for c in comparisons:
             recorder.event("replay", c["tool"], c, parent=0)
@@ -163,6 +222,9 @@ async def replay_episode(
                 "matched": divergence is None,
                 "compared": len(comparisons),
                 "divergence": None if divergence is None else vars(divergence),
+                "recorded": {"outcome": original.outcome, "score": original.score},
+                "replayed": {"outcome": result.outcome, "score": result.score},
+                "gaps": gaps,
             },
             parent=0,
         )
@@ -173,6 +235,8 @@ async def replay_episode(
         replay=result,
         compared=len(comparisons),
         divergence=divergence,
-        original_score=original.get("score"),
+        original_score=original.score,
         comparisons=comparisons,
+        original_outcome=original.outcome,
+        gaps=gaps,
     )

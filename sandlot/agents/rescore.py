@@ -15,9 +15,11 @@ from typing import Any
 
 from sandlot.agents.models.base import Model
 from sandlot.agents.runner import open_store
+from sandlot.agents.stored import load_episode
 from sandlot.environments.base import get_environment_class
-from sandlot.environments.checklist import score_episode, trajectory_from_events
+from sandlot.environments.checklist import score_episode
 from sandlot.environments.tasks import Task
+from sandlot.environments.trajectory import decide_outcome, is_success
 
 __all__ = ["RescoredEpisode", "rescore"]
 
@@ -30,6 +32,8 @@ class RescoredEpisode:
     new_score: float
     old_success: bool | None
     new_success: bool
+    old_outcome: str | None = None
+    new_outcome: str | None = None
     unchecked: list[tuple[str, str]] = field(default_factory=list)  # (item id, why)
 
 
@@ -51,24 +55,30 @@ async def rescore(
             task = by_id.get(row["task_id"])
             if task is None or row["status"] not in ("done", "error"):
                 continue
-            events = store.events(row["id"], kinds=["tool_call", "model_call"])
-            trajectory = trajectory_from_events(events, row.get("answer"))
+            stored = load_episode(store, row)
             snapshot = _snapshot(row.get("final_state"))
             try:
                 env_class: Any = get_environment_class(task.environment)
             except KeyError:
                 env_class = None
             report = await score_episode(
-                task, trajectory, snapshot=snapshot, environment_class=env_class, judge=judge
+                task,
+                stored.trajectory,
+                snapshot=snapshot,
+                environment_class=env_class,
+                judge=judge,
             )
-            success = report.success and row["status"] == "done"
+            # the one success rule: how the episode ended still decides
+            outcome = decide_outcome(stored.trajectory.ended, report.success)
             item = RescoredEpisode(
                 episode_id=row["id"],
                 task_id=row["task_id"],
                 old_score=row.get("score"),
                 new_score=report.score,
                 old_success=None if row.get("success") is None else bool(row["success"]),
-                new_success=success,
+                new_success=is_success(outcome),
+                old_outcome=stored.outcome,
+                new_outcome=outcome,
                 unchecked=[
                     (v.item_id, v.skipped_reason or "skipped")
                     for v in report.verdicts
@@ -78,7 +88,7 @@ async def rescore(
             out.append(item)
             if write:
                 store.replace_checks(row["id"], [v.as_row() for v in report.verdicts])
-                store.update_episode(row["id"], score=report.score, success=int(success))
+                store.update_episode(row["id"], score=report.score, outcome=outcome)
     return out
 
 

@@ -1,58 +1,115 @@
-"""What running episodes returns: per-episode results and the run's summary."""
+"""What running episodes returns: per-episode results and the run's summary.
+
+An :class:`EpisodeResult` wraps the episode's one record (its
+:class:`~sandlot.environments.trajectory.Trajectory`) with its verdicts and outcome; its
+counters are read from the record, never copied.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import comb
 from typing import Any
+
+from sandlot.environments.checklist import Verdict
+from sandlot.environments.trajectory import Outcome, Trajectory, is_success
+from sandlot.traces.summary import pass_at_k, summarize
 
 __all__ = ["EpisodeResult", "RunResult", "pass_at_k"]
 
 
 @dataclass
 class EpisodeResult:
-    """One episode's outcome. ``status`` is done / error / interrupted; ``success`` is
-    None only when the episode was never scored."""
+    """One episode: its record, verdicts, score and outcome (None while unfinished)."""
 
     episode_id: str
     task_id: str
     epoch: int = 0
-    status: str = "done"
-    success: bool | None = None
+    trajectory: Trajectory = field(default_factory=Trajectory)
+    outcome: Outcome | None = None
     score: float | None = None
-    answer: str | None = None
-    error: str | None = None
-    verdicts: list[Any] = field(default_factory=list)
-    steps: int = 0
-    model_calls: int = 0
-    tool_calls: int = 0
-    tool_errors: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    verdicts: list[Verdict] = field(default_factory=list)
     duration: float = 0.0
     graph_time: float = 0.0  # seconds inside the LangGraph run
-    model_time: float = 0.0  # seconds inside model calls
-    tool_time: float = 0.0  # seconds inside tool calls
     node_runs: int = 0  # graph node executions
     sandbox_backend: str | None = None
+
+    @property
+    def success(self) -> bool:
+        return is_success(self.outcome)
+
+    @property
+    def status(self) -> str:
+        """The lifecycle: running, done, error or interrupted."""
+        if self.outcome is None:
+            return "running"
+        return self.outcome if self.outcome in ("error", "interrupted") else "done"
+
+    @property
+    def answer(self) -> str | None:
+        return self.trajectory.answer
+
+    @property
+    def error(self) -> str | None:
+        return self.trajectory.error
+
+    @property
+    def end_reason(self) -> str | None:
+        return self.trajectory.ended
+
+    @property
+    def steps(self) -> int:
+        return self.trajectory.steps
+
+    @property
+    def model_calls(self) -> int:
+        return self.trajectory.n_model_calls
+
+    @property
+    def tool_calls(self) -> int:
+        return self.trajectory.n_tool_calls
+
+    @property
+    def tool_errors(self) -> int:
+        return self.trajectory.tool_errors
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.trajectory.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.trajectory.completion_tokens
 
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
     @property
+    def model_time(self) -> float:
+        """Seconds inside model calls."""
+        return sum(m.latency for m in self.trajectory.model_calls)
+
+    @property
+    def tool_time(self) -> float:
+        """Seconds inside tool calls."""
+        return sum(c.duration for c in self.trajectory.tool_calls)
+
+    @property
     def overhead(self) -> float:
         """Seconds of framework time in the graph: outside the model and the tools."""
         return max(0.0, self.graph_time - self.model_time - self.tool_time)
 
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """The unbiased pass@k estimator for c successes in n samples (Chen et al., 2021)."""
-    if k > n:
-        raise ValueError(f"pass@k needs k <= n (k={k}, n={n})")
-    if n - c < k:
-        return 1.0
-    return 1.0 - comb(n - c, k) / comb(n, k)
+    def row(self) -> dict[str, Any]:
+        """What the run summary reads of this episode."""
+        return {
+            "task_id": self.task_id,
+            "outcome": self.outcome,
+            "score": self.score,
+            "tokens": self.tokens,
+            "model_calls": self.model_calls,
+            "tool_calls": self.tool_calls,
+            "duration": self.duration,
+        }
 
 
 @dataclass
@@ -63,30 +120,5 @@ class RunResult:
     db: str | None = None
 
     def summary(self) -> dict[str, Any]:
-        eps = self.episodes
-        n = len(eps)
-        scores = [e.score for e in eps if e.score is not None]
-        by_task: dict[str, list[EpisodeResult]] = {}
-        for e in eps:
-            by_task.setdefault(e.task_id, []).append(e)
-        out: dict[str, Any] = {
-            "run_id": self.run_id,
-            "episodes": n,
-            "tasks": len(by_task),
-            "done": sum(e.status == "done" for e in eps),
-            "errors": sum(e.status == "error" for e in eps),
-            "interrupted": sum(e.status == "interrupted" for e in eps),
-            "success_rate": (sum(bool(e.success) for e in eps) / n) if n else 0.0,
-            "mean_score": (sum(scores) / len(scores)) if scores else 0.0,
-            "tokens": sum(e.tokens for e in eps),
-            "model_calls": sum(e.model_calls for e in eps),
-            "tool_calls": sum(e.tool_calls for e in eps),
-            "duration": sum(e.duration for e in eps),
-        }
-        if self.epochs > 1 and by_task:
-            k = self.epochs
-            out[f"pass@{k}"] = sum(
-                pass_at_k(len(v), sum(bool(e.success) for e in v), min(k, len(v)))
-                for v in by_task.values()
-            ) / len(by_task)
-        return out
+        """The run's summary: the same function the trace reader and viewer use."""
+        return summarize((e.row() for e in self.episodes), run_id=self.run_id, epochs=self.epochs)

@@ -10,6 +10,7 @@ from typing import Any
 from sandlot.agents.models.base import Model
 from sandlot.agents.results import EpisodeResult, RunResult
 from sandlot.agents.runner import open_store, resolve_model, run_jobs, stored_agent_config
+from sandlot.agents.stored import load_episode
 
 __all__ = ["ResumeError", "resume_run"]
 
@@ -88,28 +89,5 @@ async def resume_run(
             checkpoints=True,
             on_episode=on_episode,
         )
-        previous = [_from_row(e) for e in kept]
+        previous = [load_episode(store, e) for e in kept]
     return RunResult(run_id=rid, episodes=previous + results, epochs=epochs, db=str(db))
-
-
-def _from_row(row: dict[str, Any]) -> EpisodeResult:
-    fields = (
-        "steps",
-        "model_calls",
-        "tool_calls",
-        "tool_errors",
-        "prompt_tokens",
-        "completion_tokens",
-    )
-    return EpisodeResult(
-        episode_id=row["id"],
-        task_id=row["task_id"],
-        epoch=row["epoch"] or 0,
-        status=row["status"],
-        success=None if row["success"] is None else bool(row["success"]),
-        score=row["score"],
-        answer=row["answer"],
-        error=row["error"],
-        duration=row["duration"] or 0.0,
-        **{f: row[f] or 0 for f in fields},
-    )

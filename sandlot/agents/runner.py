@@ -23,9 +23,10 @@ from sandlot.agents.results import EpisodeResult, RunResult
 from sandlot.agents.retriever import retriever_for
 from sandlot.agents.runtime import AgentConfig, EpisodeRuntime
 from sandlot.agents.sandboxes import run_sandboxes
-from sandlot.agents.state import initial_state
+from sandlot.agents.state import initial_state, trajectory_of
 from sandlot.environments.base import Environment, make_environment
-from sandlot.environments.checklist import ToolCallRecord, Trajectory, score_episode
+from sandlot.environments.checklist import score_episode
+from sandlot.environments.trajectory import decide_outcome
 from sandlot.traces.recorder import EpisodeRecorder, NullRecorder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,7 +90,7 @@ async def run_episode(
     checkpoint (the world is rebuilt by re-running the tool calls the checkpoint holds).
     """
     model = resolve_model(model)
-    config = agent_config(agent)
+    config = _budgeted(agent_config(agent), model, task)
     if store is not None and run_id is None:
         raise ValueError("run_episode: pass run_id with store (from store.start_run)")
     if resume is not None and (store is None or checkpointer is None):
@@ -100,8 +101,19 @@ async def run_episode(
     env: Environment | None = None
     rt: EpisodeRuntime | None = None
     snapshot: dict[str, Any] | None = None
+    state: dict[str, Any] = {}  # the last graph state reached: the episode's record
     root: int | None = 0 if resume else None
+    graph = graph_for(checkpointer)
+    run_config = {
+        "recursion_limit": 20 + 4 * config.max_model_calls,
+        "configurable": {"thread_id": recorder.episode_id},
+    }
     try:
+        saved = None
+        if resume is not None:
+            saved = await graph.aget_state(run_config)
+            # the events the checkpoint covers keep their numbers, even those a kill lost
+            recorder.skip_to(int((saved.values or {}).get("trace_seq") or 0))
         env = make_environment(task.environment, **(env_options or {}))
         root = _root_event(recorder, task, model, config, epoch, env, resume)
         await env.reset(task)
@@ -119,46 +131,41 @@ async def run_episode(
             retriever=None if config.agent == "single" else retriever_for(env.toolset),
             root=root,
         )
-        graph = graph_for(checkpointer)
-        run_config = {
-            "recursion_limit": 20 + 4 * config.max_model_calls,
-            "configurable": {"thread_id": recorder.episode_id},
-        }
         graph_input: Any = initial_state(task.id)
         final: dict[str, Any] | None = None
-        if resume is not None:
-            graph_input, final = await restore_world(graph, run_config, rt)
+        if saved is not None:
+            graph_input, final, state = await restore_world(saved, rt)
         g0 = time.perf_counter()
         if final is None:
-            final = await graph.ainvoke(graph_input, run_config, context=rt)
+            # every state reached is kept: an episode that raises still has its record
+            async for values in graph.astream(
+                graph_input, run_config, context=rt, stream_mode="values"
+            ):
+                state = values
+        else:
+            state = final
         result.graph_time = time.perf_counter() - g0
-        result.model_time, result.tool_time = rt.model_time, rt.tool_time
-        result.node_runs = rt.node_runs
-        _copy_counts(result, final)
-        result.answer = final.get("answer")
-        ended = final.get("status")
-        result.status = "error" if ended == "error" else "done"
-        result.error = final.get("error")
-        if ended in ("error", "budget", "gave_up"):
+        result.node_runs = int(state.get("node_runs") or 0)
+        result.trajectory = trajectory = trajectory_of(state)
+        if trajectory.ended in ("model_error", "budget", "gave_up"):
             # why the episode ended early, on its timeline
-            name = "episode" if ended == "error" else ended
-            recorder.event("error", name, {"message": result.error}, parent=root)
-        await _score(result, rt, judge)
-        if ended in ("budget", "gave_up"):
-            result.success = False  # cut short: whatever its checklist says, not a success
+            name = "episode" if trajectory.ended == "model_error" else trajectory.ended
+            recorder.event("error", name, {"message": trajectory.error}, parent=root)
+        passed = await _score(result, rt, judge)
+        result.outcome = decide_outcome(trajectory.ended, passed)
         snapshot = await env.snapshot_async()
         result.sandbox_backend = env.sandbox_backend
     except (asyncio.CancelledError, KeyboardInterrupt):
-        result.status, result.success, result.error = "interrupted", False, "interrupted"
+        result.trajectory = trajectory_of(state)
+        result.trajectory.ended, result.trajectory.error = "interrupted", "interrupted"
+        result.outcome = "interrupted"
         raise
     except Exception as exc:  # the episode failed; the run goes on
-        result.status, result.success = "error", False
-        result.error = f"{type(exc).__name__}: {exc}"
-        if rt is not None:  # what was spent before it failed still counts
-            result.model_calls = max(result.model_calls, rt.model_calls)
-            result.tool_calls = max(result.tool_calls, len(rt.calls))
-            result.prompt_tokens = max(result.prompt_tokens, rt.prompt_tokens)
-            result.completion_tokens = max(result.completion_tokens, rt.completion_tokens)
+        # what it did before it failed is in the last state reached
+        result.trajectory = trajectory_of(state)
+        result.trajectory.ended = "error"
+        result.trajectory.error = f"{type(exc).__name__}: {exc}"
+        result.outcome = "error"
         recorder.event(
             "error",
             type(exc).__name__,
@@ -173,9 +180,18 @@ async def run_episode(
             except Exception as exc:  # closing must not hide the episode's own outcome
                 log.warning("closing environment of task %s failed: %s", task.id, exc)
         result.duration = time.perf_counter() - started
-        if store is not None and result.status != "interrupted":
+        if store is not None and result.outcome != "interrupted":
             _finish(store, result, snapshot)
     return result
+
+
+def _budgeted(config: AgentConfig, model: Model, task: Task) -> AgentConfig:
+    """The config with the model-call budget raised to what ``model`` is known to need
+    for ``task`` (the oracle plays a reference solution of a known length)."""
+    needed = model.model_calls_needed(task, config.agent)
+    if needed is None or needed <= config.max_model_calls:
+        return config
+    return dataclasses.replace(config, max_model_calls=needed)
 
 
 def _recorder(
@@ -231,18 +247,13 @@ def _root_event(
     )
 
 
-async def _score(result: EpisodeResult, rt: EpisodeRuntime, judge: Model | None) -> None:
-    trajectory = Trajectory(
-        tool_calls=[
-            ToolCallRecord(o.name, o.arguments, o.ok, o.error_kind, o.content) for o in rt.calls
-        ],
-        model_calls=result.model_calls,
-        answer=result.answer,
+async def _score(result: EpisodeResult, rt: EpisodeRuntime, judge: Model | None) -> bool:
+    """Score the episode's record against its checklist; whether every required item
+    passed."""
+    report = await score_episode(
+        rt.task, result.trajectory, environment=rt.environment, judge=judge
     )
-    report = await score_episode(rt.task, trajectory, environment=rt.environment, judge=judge)
-    result.verdicts, result.score, result.success = report.verdicts, report.score, report.success
-    if result.status == "error":
-        result.success = False
+    result.verdicts, result.score = report.verdicts, report.score
     for v in report.verdicts:
         rt.recorder.event(
             "check",
@@ -250,21 +261,17 @@ async def _score(result: EpisodeResult, rt: EpisodeRuntime, judge: Model | None)
             {"item_id": v.item_id, "passed": v.passed, "evidence": v.evidence},
             parent=rt.root,
         )
-
-
-def _copy_counts(result: EpisodeResult, final: dict[str, Any]) -> None:
-    result.steps = len(final.get("plan") or [])
-    for name in ("model_calls", "tool_calls", "tool_errors", "prompt_tokens", "completion_tokens"):
-        setattr(result, name, int(final.get(name) or 0))
+    return report.success
 
 
 def _finish(store: TraceStore, result: EpisodeResult, snapshot: dict[str, Any] | None) -> None:
     if result.verdicts:
         store.replace_checks(result.episode_id, [v.as_row() for v in result.verdicts])
+    assert result.outcome is not None
     store.finish_episode(
         result.episode_id,
-        status=result.status,
-        success=result.success,
+        outcome=result.outcome,
+        end_reason=result.end_reason,
         score=result.score,
         steps=result.steps,
         model_calls=result.model_calls,
@@ -372,6 +379,8 @@ async def run_jobs(
         if checkpoints and store is not None:
             checkpointer = await stack.enter_async_context(open_checkpointer(store.path))
 
+        finished: list[str] = []  # episodes recorded as finished: no checkpoint needed
+
         async def one(job: dict[str, Any]) -> EpisodeResult:
             async with semaphore:
                 res = await run_episode(
@@ -384,6 +393,8 @@ async def run_jobs(
                     checkpointer=checkpointer,
                     **job,
                 )
+            if res.outcome != "interrupted":
+                finished.append(res.episode_id)
             if on_episode is not None:
                 try:
                     on_episode(res)
@@ -406,7 +417,21 @@ async def run_jobs(
         finally:
             if store is not None:
                 store.finish_run(run_id, status)
+            _forget_finished(store, checkpointer, finished)
     return list(results)
+
+
+def _forget_finished(store: TraceStore | None, checkpointer: Any, finished: list[str]) -> None:
+    """Drop the checkpoints of episodes the trace records as finished: nothing resumes
+    them, and their last checkpoint would hold their whole record a second time."""
+    if store is None or checkpointer is None or not finished:
+        return
+    try:
+        store.flush()  # only what the trace holds as finished is forgotten
+    except Exception:  # the trace did not take it: keep the checkpoints for a resume
+        log.exception("the trace could not be written; checkpoints kept for --resume")
+        return
+    checkpointer.delete_threads(finished)
 
 
 @contextlib.asynccontextmanager

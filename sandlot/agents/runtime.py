@@ -1,5 +1,5 @@
 """The live objects one episode needs, handed to every graph node as LangGraph's
-run-scoped context (never checkpointed)."""
+run-scoped context (never checkpointed, never changed by a node)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import asyncio
 import json
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse
-from sandlot.tools.calls import ToolCall, ToolOutcome
+from sandlot.environments.trajectory import ModelCallRecord, ToolCallRecord
+from sandlot.tools.calls import ToolCall, clean_text
 from sandlot.tools.invoke import invoke_tool
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,12 +23,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from sandlot.tools.toolset import Toolset
     from sandlot.traces.recorder import EpisodeRecorder
 
-__all__ = ["AgentConfig", "AgentKind", "EpisodeRuntime", "parse_submit"]
+__all__ = [
+    "AgentConfig",
+    "AgentKind",
+    "EpisodeRuntime",
+    "model_call_payload",
+    "parse_submit",
+    "tool_call_payload",
+]
 
 AgentKind = Literal["plan-execute", "single"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class AgentConfig:
     """How the agent runs. ``k`` is how many retrieved tools the executor is offered."""
 
@@ -46,9 +54,10 @@ class AgentConfig:
             raise ValueError(f"k must be at least 1, got {self.k}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class EpisodeRuntime:
-    """Everything live that the nodes use for one episode."""
+    """Everything live that the nodes use for one episode. Immutable: what the episode
+    did lives in the graph state (its record), never here."""
 
     task: Task
     environment: Environment
@@ -58,17 +67,6 @@ class EpisodeRuntime:
     ctx: ToolContext
     retriever: BM25ToolRetriever | None = None
     root: int | None = None  # seq of the episode's root span
-    called_ok: list[str] = field(default_factory=list)  # tools called successfully, in order
-    offered_now: frozenset[str] = frozenset()  # tools offered for the current step
-    calls: list[ToolOutcome] = field(default_factory=list)  # every tool outcome, in order
-    node_runs: int = 0  # graph node executions (LangGraph steps)
-    model_time: float = 0.0  # seconds spent inside the model
-    # what this process spent, kept apart from the state so an episode that raises
-    # mid-graph still reports it
-    model_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    tool_time: float = 0.0  # seconds spent inside tools
 
     @property
     def toolset(self) -> Toolset:
@@ -79,129 +77,166 @@ class EpisodeRuntime:
         return self.config.agent == "single"
 
     def node(self, name: str, step: int | None) -> Any:
-        """The span of one node run (and count it)."""
-        self.node_runs += 1
+        """The span of one node run."""
         return self.recorder.span("node", name, {"step_index": step}, parent=self.root)
 
-    def expected_tools(self) -> list[str] | None:
+    def expected_tools(self, tool_log: list[ToolCallRecord]) -> list[str] | None:
         """The next reference tool not yet called (for recording retrieval hits)."""
         ref = self.task.reference
         if ref is None:
             return None
-        made = len(self.called_ok)
+        made = sum(1 for c in tool_log if c.ok and not c.submit)
         return [ref.calls[made].tool] if made < len(ref.calls) else []
 
     async def call_model(
         self, request: ModelRequest, parent: int | None
-    ) -> tuple[ModelResponse | None, str | None]:
-        """Call the model inside a model_call span; (response, None) or (None, error)."""
+    ) -> tuple[ModelResponse | None, ModelCallRecord]:
+        """Call the model inside a model_call span; the response (None when the call
+        failed) and the call's record (its ``error`` says why it failed)."""
         span = self.recorder.span(
             "model_call",
             request.purpose,
             {
                 "purpose": request.purpose,
                 "step_index": request.step_index,
-                "messages": request.messages,
+                **self.recorder.message_refs(request.messages),
                 "tools": [t["function"]["name"] for t in request.tools],
             },
             parent=parent,
         )
+        record = ModelCallRecord(
+            purpose=request.purpose, step_index=request.step_index, seq=span.seq
+        )
         t0 = time.perf_counter()
         timeout = self.config.model_timeout
-        self.model_calls += 1
         try:
             if timeout is None:
                 response = await self.model.complete(request)
             else:
                 response = await asyncio.wait_for(self.model.complete(request), timeout)
+            # whatever model made it: strings where the agent reads strings, sane counts
+            try:
+                response = response.checked()
+            except ValueError as exc:
+                raise ModelError(f"the model {self.model.name!r} sent {exc}") from exc
         except Exception as exc:  # a model failure ends the episode, recorded, never raised
-            latency = time.perf_counter() - t0
-            self.model_time += latency
+            record.latency = time.perf_counter() - t0
             if isinstance(exc, TimeoutError) and timeout is not None:
                 message = f"no answer within the model timeout of {timeout:g} s"
             else:
                 kind = "" if isinstance(exc, ModelError) else f"{type(exc).__name__}: "
                 message = f"{kind}{exc}"
-            span.end(error=message, latency=latency, traceback=traceback.format_exc(limit=8))
-            return None, message
-        latency = time.perf_counter() - t0
-        self.model_time += latency
-        self.prompt_tokens += response.usage.prompt_tokens
-        self.completion_tokens += response.usage.completion_tokens
-        span.end(
-            response={
-                "content": response.content,
-                "tool_calls": [
-                    {"id": c.id, "name": c.name, "arguments": c.arguments}
-                    for c in response.tool_calls
-                ],
-            },
-            usage={
-                "prompt_tokens": response.usage.prompt_tokens,
-                "completion_tokens": response.usage.completion_tokens,
-            },
-            latency=latency,
-            model=response.model or self.model.name,
-        )
-        return response, None
+            record.error = message
+            span.end(**_model_result(record), traceback=traceback.format_exc(limit=8))
+            return None, record
+        record.latency = time.perf_counter() - t0
+        record.content = response.content
+        record.tool_calls = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls
+        ]
+        record.prompt_tokens = response.usage.prompt_tokens
+        record.completion_tokens = response.usage.completion_tokens
+        record.model = response.model or self.model.name
+        if response.notes:  # what had to be cleaned to read the reply
+            span.set(notes=response.notes)
+        span.end(**_model_result(record))
+        return response, record
 
     async def call_tool(
-        self, call: ToolCall, step: int, parent: int | None, *, record: bool = True
-    ) -> ToolOutcome:
+        self,
+        call: ToolCall,
+        step: int,
+        parent: int | None,
+        *,
+        offered: bool = True,
+        record: bool = True,
+    ) -> ToolCallRecord:
         """Run one tool call and record it as a tool_call event (never raises).
 
         ``record=False`` re-runs a call without a new event (restoring a world on resume).
         """
-        seq = self.recorder.next_seq() if record else -1
+        seq = self.recorder.next_seq() if record else None
         ts = time.time()
         outcome = await invoke_tool(self.toolset, call, self.ctx, timeout=self.config.tool_timeout)
-        self.tool_time += outcome.duration
-        self.calls.append(outcome)
-        if outcome.ok:
-            self.called_ok.append(call.name)
-        if not record:
-            return outcome
-        payload: dict[str, Any] = {
-            "call_id": call.id,
-            "arguments": outcome.arguments,
-            "arguments_raw": call.arguments,
-            "ok": outcome.ok,
-            "error_kind": outcome.error_kind,
-            "content": outcome.content,
-            "offered": call.name in self.offered_now,
-            "step_index": step,
-        }
+        made = ToolCallRecord(
+            name=call.name,
+            arguments=outcome.arguments,
+            ok=outcome.ok,
+            error_kind=outcome.error_kind,
+            content=outcome.content,
+            call_id=call.id,
+            arguments_raw=call.arguments,
+            step_index=step,
+            offered=offered,
+            duration=outcome.duration,
+            seq=seq,
+        )
+        if seq is None:
+            return made
+        payload = tool_call_payload(made)
         if "traceback" in outcome.extra:
             payload["traceback"] = outcome.extra["traceback"]
         self.recorder.emit(seq, parent, ts, "tool_call", call.name, payload, outcome.duration)
-        return outcome
+        return made
 
     def record_submit(
         self, call: ToolCall, answer: str | None, error: str | None, step: int, parent: int | None
-    ) -> None:
+    ) -> ToolCallRecord:
         """Record a submit_answer call as a tool_call event (it runs no tool)."""
-        self.recorder.event(
-            "tool_call",
-            call.name,
-            {
-                "call_id": call.id,
-                "arguments": {"answer": answer} if answer is not None else None,
-                "arguments_raw": call.arguments,
-                "ok": error is None,
-                "error_kind": None if error is None else "invalid_arguments",
-                "content": error or "Answer submitted.",
-                "offered": True,
-                "step_index": step,
-            },
-            parent=parent,
-            duration=0.0,
+        made = ToolCallRecord(
+            name=call.name,
+            arguments={"answer": answer} if answer is not None else None,
+            ok=error is None,
+            error_kind=None if error is None else "invalid_arguments",
+            content=error or "Answer submitted.",
+            call_id=call.id,
+            arguments_raw=call.arguments,
+            step_index=step,
         )
+        made.seq = self.recorder.event(
+            "tool_call", call.name, tool_call_payload(made), parent=parent, duration=0.0
+        )
+        return made
+
+
+def _model_result(call: ModelCallRecord) -> dict[str, Any]:
+    """What a model_call event says of the call's result."""
+    if call.error is not None:
+        return {"error": call.error, "latency": call.latency}
+    return {
+        "response": {"content": call.content, "tool_calls": call.tool_calls},
+        "usage": {"prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens},
+        "latency": call.latency,
+        "model": call.model,
+    }
+
+
+def model_call_payload(call: ModelCallRecord) -> dict[str, Any]:
+    """A model call's trace payload without the messages sent (``trajectory_from_events``
+    reads it back)."""
+    return {"purpose": call.purpose, "step_index": call.step_index, **_model_result(call)}
+
+
+def tool_call_payload(call: ToolCallRecord) -> dict[str, Any]:
+    """A tool call's trace payload (``trajectory_from_events`` reads it back)."""
+    return {
+        "call_id": call.call_id,
+        "arguments": call.arguments,
+        "arguments_raw": call.arguments_raw,
+        "ok": call.ok,
+        "error_kind": call.error_kind,
+        "content": call.content,
+        "offered": call.offered,
+        "step_index": call.step_index,
+    }
 
 
 def parse_submit(arguments: str) -> tuple[str | None, str | None]:
     """The answer in a submit_answer call, or an error message for the model."""
     try:
         data = json.loads(arguments or "{}")
+    except RecursionError:
+        return None, 'submit_answer arguments are nested too deeply to read; send {"answer": "..."}'
     except json.JSONDecodeError as exc:
         return (
             None,
@@ -209,4 +244,4 @@ def parse_submit(arguments: str) -> tuple[str | None, str | None]:
         )
     if not isinstance(data, dict) or not isinstance(data.get("answer"), str):
         return None, 'submit_answer needs one string argument: {"answer": "..."}'
-    return data["answer"], None
+    return clean_text(data["answer"]), None

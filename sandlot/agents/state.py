@@ -1,8 +1,11 @@
 """The typed state of one episode as it moves through the graph.
 
-Only plain data lives here (LangGraph checkpoints it); live objects — the model, the
-environment, the recorder — live in the :class:`~sandlot.agents.runtime.EpisodeRuntime`
-handed to the nodes through the run config.
+The state is the episode's one record: the plan, the conversation, and every model call
+and tool call as a typed record (:mod:`sandlot.environments.trajectory`), accumulated by
+reducers, with how the episode ended. LangGraph checkpoints it whole, so a resume, the
+episodes row, scoring and the summary all read the same facts. Live objects — the model,
+the environment, the recorder — live in the immutable
+:class:`~sandlot.agents.runtime.EpisodeRuntime` handed to the nodes.
 """
 
 from __future__ import annotations
@@ -10,7 +13,14 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, TypedDict
 
-__all__ = ["EpisodeState", "PlanStep", "Route", "StepStatus", "initial_state"]
+from sandlot.environments.trajectory import (
+    EndReason,
+    ModelCallRecord,
+    ToolCallRecord,
+    Trajectory,
+)
+
+__all__ = ["EpisodeState", "PlanStep", "Route", "StepStatus", "initial_state", "trajectory_of"]
 
 StepStatus = Literal["pending", "active", "done", "failed"]
 Route = Literal["planner", "retriever", "executor", "finish"]
@@ -30,16 +40,13 @@ class EpisodeState(TypedDict, total=False):
     offered: list[str]  # tool names offered for the current step
     step_calls: int  # tool calls made within the current step
     replans: int
-    model_calls: int
-    tool_calls: int
-    tool_errors: int
-    prompt_tokens: int
-    completion_tokens: int
+    # the record: every model call and tool call (submit_answer included), appended to
+    model_log: Annotated[list[ModelCallRecord], operator.add]
+    tool_log: Annotated[list[ToolCallRecord], operator.add]
+    node_runs: Annotated[int, operator.add]  # graph node executions
     answer: str | None
-    # running, then: done (answered or finished its plan), budget (a call budget ran out),
-    # gave_up (a step failed and no re-plan was left), error (a model call failed)
-    status: Literal["running", "done", "budget", "gave_up", "error"]
-    error: str | None
+    ended: EndReason | None  # None while the episode runs
+    error: str | None  # why it ended early
     route: Route
     trace_seq: int  # the trace's next event seq when this state was reached (for resume)
 
@@ -53,14 +60,24 @@ def initial_state(task_id: str) -> EpisodeState:
         offered=[],
         step_calls=0,
         replans=0,
-        model_calls=0,
-        tool_calls=0,
-        tool_errors=0,
-        prompt_tokens=0,
-        completion_tokens=0,
+        model_log=[],
+        tool_log=[],
+        node_runs=0,
         answer=None,
-        status="running",
+        ended=None,
         error=None,
         route="planner",
         trace_seq=0,
+    )
+
+
+def trajectory_of(state: dict[str, Any]) -> Trajectory:
+    """The episode record a graph state holds."""
+    return Trajectory(
+        tool_calls=list(state.get("tool_log") or ()),
+        model_calls=list(state.get("model_log") or ()),
+        answer=state.get("answer"),
+        ended=state.get("ended"),
+        error=state.get("error"),
+        steps=len(state.get("plan") or ()),
     )

@@ -32,11 +32,9 @@ async def test_every_step_is_checkpointed_and_reads_back(tmp_path, task):
         history = [c async for c in saver.alist(config)]
     store.close()
     assert result.success
-    assert latest is not None and latest.checkpoint["channel_values"]["status"] == "done"
-    # one checkpoint per super-step: input, planner, retriever, executor..., finish
-    assert len(history) >= 4 + result.model_calls
-    assert history[0].checkpoint["id"] == latest.checkpoint["id"]
+    assert latest is not None and latest.checkpoint["channel_values"]["ended"] == "answered"
+    # only the latest checkpoint is kept: a resume needs nothing older (that every
+    # super-step is saved is tested in test_checkpoint_size.py)
+    assert [c.checkpoint["id"] for c in history] == [latest.checkpoint["id"]]
     with sqlite3.connect(checkpoint_path(db)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        (rows,) = conn.execute("SELECT count(*) FROM writes").fetchone()
-    assert rows > 0

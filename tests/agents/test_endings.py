@@ -35,6 +35,7 @@ async def test_a_step_that_fails_with_no_replan_left_gives_up_without_an_answer(
     result = await run_episode(task, model=model, agent=AgentConfig(max_replans=0))
     assert result.status == "done" and result.success is False and result.answer is None
     assert result.error == "step failed and re-plans ran out: cannot check the notes"
+    assert result.outcome == "gave_up" and result.end_reason == "gave_up"
 
 
 async def test_calls_past_the_tool_budget_in_one_batch_are_answered_not_run():
@@ -49,6 +50,7 @@ async def test_calls_past_the_tool_budget_in_one_batch_are_answered_not_run():
     result = await run_episode(task, model=model, agent="single")
     assert result.tool_calls == 2 and result.success is False
     assert result.error == "tool-call budget spent: 2 of 2"
+    assert result.outcome == "budget" and result.end_reason == "budget"
 
 
 async def test_an_empty_reply_is_answered_and_the_agent_goes_on(task):

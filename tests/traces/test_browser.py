@@ -71,7 +71,8 @@ def test_runs_page_lists_each_run_with_its_figures(server, page):
     page.goto(server.url)
     page.wait_for_selector("#runs tbody tr")
     text = page.inner_text("#runs")
-    assert "run-1" in text and "run-2" in text and "33.3%" in text and "replay" in text
+    # run-1: one passed, one failed, one errored (counted apart, not averaged in)
+    assert "run-1" in text and "run-2" in text and "50.0%" in text and "replay" in text
 
 
 def test_run_page_filters_and_sorts_in_the_server(server, page):
@@ -81,6 +82,14 @@ def test_run_page_filters_and_sorts_in_the_server(server, page):
     page.select_option("select[name=success]", "0")
     expect(page.locator("#episodes tbody tr")).to_have_count(2)
     page.select_option("select[name=success]", "")
+    expect(page.locator("#episodes tbody tr")).to_have_count(3)
+    # outcomes in the trace's own words: the errored episode is never "done" in green
+    expect(page.locator("#episodes .outcome-error")).to_have_text("error")
+    expect(page.locator("#episodes .outcome-passed")).to_have_count(1)
+    page.select_option("select[name=outcome]", "failed")
+    expect(page.locator("#episodes tbody tr")).to_have_count(1)
+    expect(page.locator("#episodes tbody tr").first).to_have_attribute("data-id", "ep-b")
+    page.select_option("select[name=outcome]", "")
     expect(page.locator("#episodes tbody tr")).to_have_count(3)
     page.click("button[data-sort=duration]")
     expect(page).to_have_url(re.compile("sort=duration"))

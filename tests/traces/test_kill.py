@@ -25,7 +25,7 @@ WRITER = textwrap.dedent(
         for j in range(50):
             rec.event("tool_call", "t", {"j": j})
         store.add_checks(rec.episode_id, [{"item_id": "x", "passed": True, "evidence": {"i": i}}])
-        store.finish_episode(rec.episode_id, status="done", success=True, score=1.0)
+        store.finish_episode(rec.episode_id, outcome="passed", score=1.0)
     rec = store.start_episode(run, "unfinished")
     store.flush()
     print("READY", flush=True)
@@ -84,6 +84,10 @@ def test_sigkill_leaves_a_readable_file_with_finished_episodes_intact(tmp_path):
     with TraceStore(path) as store:
         unfinished = store.episodes(task_id="unfinished")[0]
         assert unfinished["status"] == "interrupted" and not unfinished["success"]
+        assert unfinished["outcome"] == "interrupted"
+        # its counters are what its events show, not the zeros it started with
+        calls = store.events(unfinished["id"], kinds=["tool_call"])
+        assert unfinished["tool_calls"] == len(calls) > 0
         assert store.runs()[0]["status"] == "interrupted"
         done = store.episodes(task_id="done-0")[0]
         assert [c["evidence"] for c in store.checks(done["id"])] == [{"i": 0}]

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from sandlot.environments.tasks import Task
+from sandlot.environments.trajectory import OUTCOMES
 from sandlot.traces import TraceFileError, TraceReader, TraceStore
 
 TASK = {
@@ -35,7 +36,8 @@ def finished(
     store: TraceStore, run_id: str, task_id: str, *, epoch: int = 0, success: bool = True, **kw
 ) -> str:
     rec = store.start_episode(run_id, task_id, epoch=epoch)
-    store.finish_episode(rec.episode_id, status=kw.pop("status", "done"), success=success, **kw)
+    outcome = kw.pop("outcome", "passed" if success else "failed")
+    store.finish_episode(rec.episode_id, outcome=outcome, **kw)
     return rec.episode_id
 
 
@@ -67,8 +69,7 @@ def test_events_checks_and_episode_rows_round_trip(tmp_path):
         )
         store.finish_episode(
             rec.episode_id,
-            status="done",
-            success=True,
+            outcome="passed",
             score=1.0,
             prompt_tokens=3,
             completion_tokens=4,
@@ -99,7 +100,7 @@ def test_reads_see_this_stores_writes_without_an_explicit_flush(tmp_path):
         run_id = store.start_run(model="m", agent="a", config={})
         rec = store.start_episode(run_id, "t")
         rec.event("answer", "answer", {"answer": "42"})
-        store.finish_episode(rec.episode_id, status="done", success=True)
+        store.finish_episode(rec.episode_id, outcome="passed")
         assert store.episode(rec.episode_id)["status"] == "done"
         assert store.events(rec.episode_id)[0]["payload"] == {"answer": "42"}
 
@@ -176,17 +177,24 @@ def test_summary_counts_rates_and_pass_at_k(tmp_path):
                 epoch=epoch,
                 success=b,
                 score=0.0,
-                status="error" if epoch == 0 else "done",
+                outcome="error" if epoch == 0 else "failed",
             )
             finished(store, run_id, "c", epoch=epoch, success=c, score=1.0)
+        # ended early: scored (budget, gave up) or reported apart (interrupted)
+        finished(store, run_id, "d", outcome="budget", score=0.5)
+        finished(store, run_id, "d", epoch=1, outcome="gave_up", score=0.5)
+        finished(store, run_id, "d", epoch=2, outcome="interrupted", score=None)
         s = store.summary(run_id)
-    assert s["n"] == 9 and s["errors"] == 1 and s["done"] == 8
-    assert s["success_rate"] == pytest.approx(4 / 9)
-    assert s["mean_score"] == pytest.approx(4 / 9)
+    assert s["episodes"] == 12 and s["errors"] == 1 and s["interrupted"] == 1
+    assert (s["passed"], s["failed"], s["budget"], s["gave_up"], s["scored"]) == (4, 4, 1, 1, 10)
+    # the errored and the interrupted episode are never averaged in
+    assert s["success_rate"] == pytest.approx(4 / 10)
+    assert s["mean_score"] == pytest.approx(5 / 10)
     assert s["tokens"] == 30
-    assert s["per_task"] == {"a": 1, "b": 0, "c": 1}
-    assert s["pass_at_k"] == pytest.approx(2 / 3)
-    assert s["pass@3"] == pytest.approx(2 / 3)  # with k = n, the estimator is "any success"
+    assert s["per_task"] == {"a": 1, "b": 0, "c": 1, "d": 0}
+    assert s["pass_at_k"] == pytest.approx(2 / 4)
+    # task b has two scored epochs: pass@3 clips k to 2 (still "any success" with k = n)
+    assert s["pass@3"] == pytest.approx(2 / 4)
 
 
 def test_tasks_are_stored_as_run_and_read_back_as_task_models(tmp_path):
@@ -205,7 +213,7 @@ def test_resume_continues_numbering_and_reopens_the_episode(tmp_path):
         rec = store.start_episode(run_id, "t")
         for _ in range(3):
             rec.event("node", "executor", {})
-        store.finish_episode(rec.episode_id, status="interrupted")
+        store.finish_episode(rec.episode_id, outcome="interrupted")
         again = store.resume_episode(rec.episode_id)
         assert again.event("node", "executor", {}) == 3
         ep = store.episode(rec.episode_id)
@@ -215,18 +223,23 @@ def test_resume_continues_numbering_and_reopens_the_episode(tmp_path):
     assert [e["seq"] for e in TraceReader(tmp_path / "t.db").events(rec.episode_id)] == [0, 1, 2, 3]
 
 
-def test_only_a_done_episode_can_be_a_success(tmp_path):
+def test_success_and_status_follow_from_the_outcome_and_are_never_set_alone(tmp_path):
     with TraceStore(tmp_path / "t.db") as store:
         run_id = store.start_run(model="m", agent="a", config={})
-        errored = finished(store, run_id, "t", status="error", success=True)
-        done = finished(store, run_id, "t", success=False)
-        store.update_episode(done, success=True, score=1.0)  # re-scoring a done episode
-        interrupted = finished(store, run_id, "t", status="interrupted", success=None)
-        store.update_episode(interrupted, success=1)  # re-scoring must not make it a success
-        rows = {e["id"]: e for e in store.episodes(run_id)}
-    assert rows[errored]["success"] == 0
-    assert rows[done]["success"] == 1 and rows[done]["score"] == 1.0
-    assert rows[interrupted]["success"] == 0
+        ids = {o: finished(store, run_id, "t", outcome=o) for o in OUTCOMES}
+        with pytest.raises(ValueError, match="set the episode's outcome"):
+            store.update_episode(ids["failed"], success=True)
+        with pytest.raises(ValueError, match="unknown outcome 'done'"):
+            store.update_episode(ids["failed"], outcome="done")
+        rows = {e["outcome"]: e for e in store.episodes(run_id)}
+    assert {o: (r["status"], r["success"]) for o, r in rows.items()} == {
+        "passed": ("done", 1),
+        "failed": ("done", 0),
+        "gave_up": ("done", 0),
+        "budget": ("done", 0),
+        "error": ("error", 0),
+        "interrupted": ("interrupted", 0),
+    }
 
 
 def test_closing_marks_the_stores_own_unfinished_work_interrupted(tmp_path):
@@ -304,7 +317,7 @@ def test_resuming_a_run_makes_this_process_its_owner(tmp_path):
         with TraceStore(path) as second:  # another store opening the file meanwhile
             assert second.run(run_id)["status"] == "running"
             assert second.episode(rec.episode_id)["status"] == "running"
-        store.finish_episode(rec.episode_id, status="done", success=True)
+        store.finish_episode(rec.episode_id, outcome="passed")
         store.finish_run(run_id)
         assert store.run(run_id)["status"] == "done"
 

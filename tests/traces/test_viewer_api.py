@@ -22,8 +22,10 @@ def api(viewer_api):
 def test_runs_carry_success_rate_score_tokens_and_status(api):
     runs = {r["id"]: r for r in api.runs()}
     assert runs["run-1"]["episodes"] == 3 and runs["run-1"]["errors"] == 1
-    assert runs["run-1"]["success_rate"] == pytest.approx(1 / 3)
-    assert runs["run-1"]["mean_score"] == pytest.approx(1 / 3)
+    # the errored episode is reported apart, never averaged in
+    assert runs["run-1"]["scored"] == 2
+    assert runs["run-1"]["success_rate"] == pytest.approx(1 / 2)
+    assert runs["run-1"]["mean_score"] == pytest.approx(1 / 2)
     assert runs["run-1"]["tokens"] == 250 and runs["run-1"]["status"] == "done"
     assert runs["run-2"]["kind"] == "replay" and runs["run-2"]["parent_run"] == "run-1"
     assert api.run("run-1")["config"] == {"agent": {"k": 1}}
@@ -34,6 +36,16 @@ def test_episodes_filter_by_task_status_model_and_success(api):
     ids = lambda **kw: [r["id"] for r in api.episodes("run-1", **kw)["rows"]]  # noqa: E731
     assert ids(task="orders-002") == ["ep-c"]
     assert ids(status="error") == ["ep-c"]
+    assert ids(outcome="error") == ["ep-c"] and ids(outcome="passed") == ["ep-a"]
+    assert ids(outcome="failed") == ["ep-b"]
+    rows = {r["id"]: r for r in api.episodes("run-1")["rows"]}
+    # rows written without an outcome get theirs from status and success
+    assert {k: r["outcome"] for k, r in rows.items()} == {
+        "ep-a": "passed",
+        "ep-b": "failed",
+        "ep-c": "error",
+    }
+    assert api.episodes("run-1")["facets"]["outcome"] == ["error", "failed", "passed"]
     assert ids(model="other-model") == ["ep-b"]
     assert ids(success="1") == ["ep-a"]
     assert ids(success="0") == ["ep-b", "ep-c"]
@@ -142,10 +154,10 @@ def test_search_treats_like_wildcards_literally_and_honours_limits(api):
 
 def test_stats_hold_what_the_plots_need(api):
     stats = api.stats("run-1")
-    assert sorted(stats["scores"]) == [0.0, 0.0, 1.0]
+    assert sorted(stats["scores"]) == [0.0, 1.0]  # the errored episode's is not a score
     assert {t["task_id"]: t["success_rate"] for t in stats["per_task"]} == {
         "store-orders-001": 0.5,
-        "store-orders-002": 0.0,
+        "store-orders-002": None,  # its one episode errored: nothing to rate
     }
     assert 0.5 in stats["model_latency"] and 0.002 in stats["tool_latency"]
 

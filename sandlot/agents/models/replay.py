@@ -67,6 +67,17 @@ class ReplayModel(Model):
         self.recorded = {purpose: list(items) for purpose, items in responses_by_purpose.items()}
         self.served = dict.fromkeys(self.recorded, 0)
         self.requests: list[ModelRequest] = []
+        self.overrun: list[str] = []  # purposes asked for past their recorded outputs
+
+    def model_calls_needed(self, task: Any, agent: str) -> int | None:
+        """Every recorded output may be asked for: the replay's model-call budget must
+        not cut it shorter than the recording (the original may have had a larger one)."""
+        return sum(len(items) for items in self.recorded.values())
+
+    def unused(self) -> dict[str, int]:
+        """Recorded outputs never asked for, by purpose (the replay ended early)."""
+        left = {p: len(items) - self.served.get(p, 0) for p, items in self.recorded.items()}
+        return {p: n for p, n in left.items() if n > 0}
 
     @classmethod
     def from_events(
@@ -122,6 +133,7 @@ class ReplayModel(Model):
         items = self.recorded.get(purpose, [])
         position = self.served.get(purpose, 0)
         if position >= len(items):
+            self.overrun.append(purpose)
             raise ModelError(
                 f"replay ran out of recorded {purpose!r} responses: {len(items)} were recorded "
                 f"and call {position + 1} was asked for; the episode has diverged from the trace"

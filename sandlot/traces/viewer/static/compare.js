@@ -3,7 +3,7 @@
 
 function episodeCard(e, label) {
   return el("div", { class: "card" }, el("h3", {}, label, " ", el("a", { href: route("episode", e.id) }, e.id)),
-    meta(["task", e.task_id], ["status", e.status], ["success", yesNo(e.success)], ["score", fmt(e.score)], ["model", e.model],
+    meta(["task", e.task_id], ["outcome", outcome(e.outcome, e.end_reason)], ["score", fmt(e.score)], ["model", e.model],
       ["run", el("a", { href: route("run", e.run_id) }, e.run_id)]));
 }
 

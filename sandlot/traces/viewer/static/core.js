@@ -89,6 +89,12 @@ function verdict(passed) {
   if (passed === null || passed === undefined) return el("span", { class: "muted" }, "skipped");
   return passed ? el("span", { class: "ok" }, "pass") : el("span", { class: "bad" }, "fail");
 }
+// An episode's outcome, in the words the trace and the command line use.
+function outcome(value, endReason) {
+  const word = value || "running";
+  const title = endReason ? "ended: " + String(endReason).replace(/_/g, " ") : null;
+  return el("span", { class: "outcome outcome-" + String(word).replace(/[^a-z_]/g, ""), title }, String(word).replace(/_/g, " "));
+}
 function yesNo(value) {
   if (value === null || value === undefined) return el("span", { class: "muted" }, "–");
   return value ? el("span", { class: "ok" }, "yes") : el("span", { class: "bad" }, "no");

@@ -24,6 +24,20 @@ const EMBEDDED = (() => {
     }
     return filtered.get(key);
   }
+  // A model call names the messages it sent by number (message_refs: numbers and
+  // [first, last] runs); the export holds each message once (data.messages), as the
+  // trace does (sandlot/traces/messages.py).
+  function withMessages(payload) {
+    if (!payload || typeof payload !== "object" || payload.messages || !Array.isArray(payload.message_refs)) return payload;
+    const stored = data.messages || {}, messages = [];
+    const one = (n) => messages.push(stored[String(n)] || { role: "?", content: `[message ${n} is not in the export]` });
+    for (const ref of payload.message_refs) {
+      if (Array.isArray(ref)) {
+        for (let n = Number(ref[0]); n <= Number(ref[1]) && messages.length < 1000000; n++) one(n);
+      } else one(ref);
+    }
+    return { ...payload, messages };
+  }
   function page(list, q, extend) {
     const offset = Number(q.get("offset") || 0), limit = Number(q.get("limit") || 200);
     return { total: list.length, offset, rows: list.slice(offset, offset + limit).map(extend || ((e) => e)) };
@@ -40,7 +54,7 @@ const EMBEDDED = (() => {
     if (what === "steps") return data.steps;
     if (what === "events" && parts.length === 4) {
       const e = bySeq.get(Number(parts[3]));
-      return e ? { ...e, payload: data.payloads[String(e.seq)], cut: 0 } : null;
+      return e ? { ...e, payload: withMessages(data.payloads[String(e.seq)]), cut: 0 } : null;
     }
     if (what === "events") return page(ofKinds(q.get("kinds")), q);
     if (what === "position") {

@@ -22,7 +22,7 @@ function checklist(checks) {
 
 function episodeHeader(ep) {
   const rows = [el("h2", {}, "Episode ", ep.id, el("span", { class: "muted" }, " · "), ep.task_id),
-    meta(["status", el("span", { class: "status-" + String(ep.status).replace(/[^a-z]/g, "") }, ep.status)], ["success", yesNo(ep.success)],
+    meta(["outcome", outcome(ep.outcome, ep.end_reason)], ["ended", ep.end_reason ? String(ep.end_reason).replace(/_/g, " ") : "–"],
       ["score", fmt(ep.score)], ["plan steps", fmt(ep.steps)], ["model calls", fmt(ep.model_calls)],
       ["tool calls", fmt(ep.tool_calls) + (ep.tool_errors ? ` (${ep.tool_errors} errors)` : "")], ["tokens", fmt(ep.tokens)],
       ["duration", secs(ep.duration)], ["events", fmt(ep.n_events)]),

@@ -7,32 +7,32 @@ const EPISODES_PER_PAGE = 100;
 async function pageRuns() {
   crumbs(["runs", null]);
   const runs = await api("runs");
-  const head = ["run", "kind", "status", "model", "agent", "started", "wall time", "episodes", "errors", "success", "mean score", "tokens"];
+  const head = ["run", "kind", "status", "model", "agent", "started", "wall time", "episodes", "errors", "interrupted", "success", "mean score", "tokens"];
   const rows = runs.map((r) => el("tr", {},
     el("td", {}, el("a", { href: route("run", r.id) }, r.id)), el("td", {}, r.kind || "run"),
     el("td", { class: "status-" + String(r.status).replace(/[^a-z]/g, "") }, r.status), el("td", {}, r.model), el("td", {}, r.agent),
     el("td", {}, when(r.started)), el("td", {}, isNum(r.ended) && isNum(r.started) ? secs(r.ended - r.started) : "–"),
     el("td", { class: "num" }, fmt(r.episodes)), el("td", { class: "num" }, fmt(r.errors || 0)),
-    el("td", { class: "num" }, pct(r.success_rate)), el("td", { class: "num" }, fmt(r.mean_score)), el("td", { class: "num" }, fmt(r.tokens || 0))));
+    el("td", { class: "num" }, fmt(r.interrupted || 0)), el("td", { class: "num" }, pct(r.success_rate)), el("td", { class: "num" }, fmt(r.mean_score)), el("td", { class: "num" }, fmt(r.tokens || 0))));
   show(el("h2", {}, "Runs"), runs.length ? el("table", { id: "runs", class: "grid" },
     el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))
     : el("p", { class: "muted" }, "This trace file holds no runs yet."));
 }
 
-const EPISODE_COLUMNS = [["task_id", "task"], ["epoch", "epoch"], ["status", "status"], ["success", "success"], ["score", "score"],
+const EPISODE_COLUMNS = [["task_id", "task"], ["epoch", "epoch"], ["outcome", "outcome"], ["score", "score"],
   ["steps", "steps"], ["model_calls", "model calls"], ["tool_calls", "tool calls"], ["tokens", "tokens"], ["duration", "duration"], ["model", "model"]];
 
 function episodeCells(e) {
   return [el("td", {}, el("a", { href: route("episode", e.id) }, e.task_id), el("div", { class: "muted small" }, e.id)),
-    el("td", { class: "num" }, fmt(e.epoch)), el("td", { class: "status-" + String(e.status).replace(/[^a-z]/g, "") }, e.status),
-    el("td", {}, yesNo(e.success)), el("td", { class: "num" }, fmt(e.score)), el("td", { class: "num" }, fmt(e.steps)),
+    el("td", { class: "num" }, fmt(e.epoch)), el("td", {}, outcome(e.outcome, e.end_reason)),
+    el("td", { class: "num" }, fmt(e.score)), el("td", { class: "num" }, fmt(e.steps)),
     el("td", { class: "num" }, fmt(e.model_calls)),
     el("td", { class: "num" }, fmt(e.tool_calls), e.tool_errors ? el("span", { class: "bad" }, ` (${e.tool_errors} err)`) : null),
     el("td", { class: "num" }, fmt(e.tokens)), el("td", { class: "num" }, secs(e.duration)), el("td", {}, e.model)];
 }
 
 async function pageRun(runId, params) {
-  const state = { task: params.get("task") || "", status: params.get("status") || "", model: params.get("model") || "",
+  const state = { task: params.get("task") || "", outcome: params.get("outcome") || "", model: params.get("model") || "",
     success: params.get("success") || "", sort: params.get("sort") || "started", desc: params.get("desc") === "1",
     offset: Math.max(0, Number(params.get("offset")) || 0) };
   const go = (patch) => { location.hash = withQuery(route("run", runId), { ...state, ...patch, desc: (patch.desc ?? state.desc) ? "1" : "" }); };
@@ -46,11 +46,11 @@ async function pageRun(runId, params) {
   const taskInput = el("input", { name: "task", placeholder: "task id contains…", value: state.task, list: "task-ids", "aria-label": "task" });
   const filters = el("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); go({ task: taskInput.value.trim(), offset: 0 }); } },
     taskInput, el("datalist", { id: "task-ids" }, data.facets.task.map((t) => el("option", { value: t }))),
-    select("status", [["", "any status"], ...data.facets.status.map((s) => [s, s])]),
+    select("outcome", [["", "any outcome"], ...data.facets.outcome.map((s) => [s, s.replace(/_/g, " ")])]),
     select("model", [["", "any model"], ...data.facets.model.map((s) => [s, s])]),
     select("success", [["", "succeeded or not"], ["1", "succeeded"], ["0", "failed"]]),
     el("button", { type: "submit" }, "filter"),
-    state.task || state.status || state.model || state.success ? el("a", { href: route("run", runId) }, "clear filters") : null);
+    state.task || state.outcome || state.model || state.success ? el("a", { href: route("run", runId) }, "clear filters") : null);
 
   const picked = new Set();
   const compareBtn = el("button", { id: "compare", type: "button", disabled: true,
@@ -71,7 +71,8 @@ async function pageRun(runId, params) {
   const wall = isNum(run.ended) && isNum(run.started) ? secs(run.ended - run.started) : "–";
   show(el("h2", {}, "Run ", runId),
     meta(["status", run.status], ["kind", run.kind], ["model", run.model], ["agent", run.agent], ["started", when(run.started)], ["wall time", wall],
-      ["episodes", fmt(run.episodes)], ["success", pct(run.success_rate)], ["mean score", fmt(run.mean_score)], ["tokens", fmt(run.tokens || 0)],
+      ["episodes", fmt(run.episodes)], ["scored", fmt(run.scored || 0)], ["errors", fmt(run.errors || 0)], ["interrupted", fmt(run.interrupted || 0)],
+      ["success", pct(run.success_rate)], ["mean score", fmt(run.mean_score)], ["tokens", fmt(run.tokens || 0)],
       ["replays", run.parent_run ? el("a", { href: route("run", run.parent_run) }, run.parent_run) : null]),
     run.config ? lazyDetails("run config", () => block(run.config)) : null,
     filters, el("div", { class: "toolbar" }, compareBtn, el("span", { class: "muted small" }, " tick two episodes to compare them")),
