@@ -11,18 +11,22 @@ Rules (docs/tasks.md, "Scoring"):
 * checked items whose weights sum to 0 (all informational): score 1.0 if they all
   passed, else 0.0;
 * a check that itself breaks (a SQL error, a bad regex) fails its item with the error as
-  evidence and never stops the scoring of the others.
+  evidence and never stops the scoring of the others;
+* an episode that did nothing earns nothing (:func:`no_credit_reason`): with no tool call
+  and no answer, every item that passed fails instead, with the reason as evidence, and
+  even "nothing to check" scores 0.0 and fails — items that only forbid something
+  (not_called, max_steps, a state the untouched world already satisfies) would otherwise
+  reward an agent for not trying.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sandlot.environments.checklist_answers import check_answer
 from sandlot.environments.checklist_checks import (
     CheckSkipped,
-    check_answer,
     check_called,
     check_max_steps,
     check_not_called,
@@ -40,46 +44,40 @@ from sandlot.environments.tasks import (
     StateCheck,
     Task,
 )
+from sandlot.environments.trajectory import (
+    SUBMIT_TOOL,
+    ToolCallRecord,
+    Trajectory,
+    trajectory_from_events,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.agents.models.base import Model
     from sandlot.environments.base import Environment
 
 __all__ = [
+    "NO_CREDIT",
     "SUBMIT_TOOL",
     "ScoreReport",
     "ToolCallRecord",
     "Trajectory",
     "Verdict",
+    "no_credit_reason",
     "score_episode",
     "trajectory_from_events",
 ]
 
-# The built-in tool that ends an episode with the answer. It is the answer, not a tool
-# use, so trajectory checks never see it. (sandlot.agents.models.oracle has the same
-# constant; environments may not import agents.)
-SUBMIT_TOOL = "submit_answer"
+NO_CREDIT = "no credit: the episode made no tool call and gave no answer"
 
 
-@dataclass
-class ToolCallRecord:
-    """One tool call as the checklist sees it."""
+def no_credit_reason(trajectory: Trajectory) -> str | None:
+    """Why the episode earns nothing, or None when it acted.
 
-    name: str
-    arguments: dict[str, Any] | None  # None when the arguments could not be parsed
-    ok: bool
-    error_kind: str | None = None
-    content: str = ""  # what the model saw
-
-
-@dataclass
-class Trajectory:
-    """What an episode did: its tool calls in order (without submit_answer), how many
-    model calls it made, and its final answer (None when it gave none)."""
-
-    tool_calls: list[ToolCallRecord] = field(default_factory=list)
-    model_calls: int = 0
-    answer: str | None = None
+    The one rule for episodes that did nothing: an episode acted when it made a tool call
+    (whatever its outcome; submit_answer is not one) or gave an answer that is not blank.
+    One that did not act gets no credit for any item.
+    """
+    return None if trajectory.acted else NO_CREDIT
 
 
 @dataclass
@@ -116,6 +114,7 @@ class ScoreReport:
     verdicts: list[Verdict]
     score: float
     success: bool
+    no_credit: str | None = None  # why the episode earned nothing (it did nothing)
 
     @property
     def checked(self) -> list[Verdict]:
@@ -129,12 +128,16 @@ class ScoreReport:
         tail = f", {skipped} skipped" if skipped else ""
         if not checked:
             why = f"all {skipped} items skipped" if skipped else "empty checklist"
+            if self.no_credit:
+                return f"nothing to check ({why}) and {self.no_credit}; score 0.000; failure"
             return f"nothing to check ({why}); score 1.000; success"
         passed = sum(1 for v in checked if v.passed)
         failed = [v.item_id for v in checked if not v.passed]
         outcome = "success" if self.success else "failure"
         if failed:
             outcome += f" (failed: {', '.join(failed)})"
+        if self.no_credit:
+            outcome += f"; {self.no_credit}"
         return f"{passed}/{len(checked)} items passed{tail}; score {self.score:.3f}; {outcome}"
 
 
@@ -166,7 +169,7 @@ async def _evaluate(
     judge: Model | None,
 ) -> tuple[bool, Any]:
     check = item.check
-    calls = trajectory.tool_calls
+    calls = trajectory.tools_used
     if isinstance(check, StateCheck):
         return await _check_state(check, environment, snapshot, environment_class)
     if isinstance(check, CalledCheck):
@@ -176,15 +179,25 @@ async def _evaluate(
     if isinstance(check, OrderCheck):
         return check_order(check, calls)
     if isinstance(check, MaxStepsCheck):
-        return check_max_steps(check, calls, trajectory.model_calls)
+        return check_max_steps(check, calls, trajectory.n_model_calls)
     if isinstance(check, AnswerCheck):
-        return check_answer(check, trajectory.answer)
+        return check_answer(check, trajectory.answer, trajectory.replies)
     if isinstance(check, JudgeCheck):
         return await check_judge(check, task, trajectory, judge)
     raise TypeError(f"unknown check type {type(check).__name__}")
 
 
-def _score(verdicts: list[Verdict]) -> tuple[float, bool]:
+def _withhold_credit(verdicts: list[Verdict], reason: str) -> None:
+    """Turn every passed item into a failure that says why (see :func:`no_credit_reason`)."""
+    for verdict in verdicts:
+        if verdict.passed:
+            verdict.passed = False
+            verdict.evidence = {"no_credit": reason, "as_checked": verdict.evidence}
+
+
+def _score(verdicts: list[Verdict], no_credit: str | None) -> tuple[float, bool]:
+    if no_credit is not None:
+        return 0.0, False
     checked = [v for v in verdicts if v.passed is not None]
     success = all(v.passed for v in checked if v.required)
     if not checked:
@@ -216,7 +229,9 @@ async def score_episode(
         judge: The model that answers judge items; without one they are skipped.
 
     Returns:
-        The verdicts in checklist order, the weighted score and success.
+        The verdicts in checklist order, the weighted score and success; an episode
+        that did nothing (:func:`no_credit_reason`) scores 0.0 and fails, its passed
+        items turned into failures that say why.
     """
     verdicts: list[Verdict] = []
     for item in task.checklist:
@@ -239,42 +254,8 @@ async def score_episode(
             verdict.passed = False
             verdict.evidence = {"error": f"{type(exc).__name__}: {exc}"}
         verdicts.append(verdict)
-    score, success = _score(verdicts)
-    return ScoreReport(verdicts, score, success)
-
-
-def _payload(event: dict[str, Any]) -> dict[str, Any]:
-    payload = event.get("payload")
-    if isinstance(payload, str):  # a raw row from the events table
-        try:
-            payload = json.loads(payload)
-        except ValueError:
-            return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def trajectory_from_events(events: list[dict[str, Any]], answer: str | None) -> Trajectory:
-    """The trajectory a stored episode's events describe (for re-scoring).
-
-    Args:
-        events: Event dicts as the trace store returns them (``seq``, ``kind``, ``name``,
-            ``payload``...), in any order; only ``tool_call`` and ``model_call`` matter.
-        answer: The episode's final answer, or None.
-    """
-    trajectory = Trajectory(answer=answer)
-    for event in sorted(events, key=lambda e: e["seq"]):
-        if event["kind"] == "model_call":
-            trajectory.model_calls += 1
-        elif event["kind"] == "tool_call" and event["name"] != SUBMIT_TOOL:
-            payload = _payload(event)
-            arguments = payload.get("arguments")
-            trajectory.tool_calls.append(
-                ToolCallRecord(
-                    name=event["name"],
-                    arguments=arguments if isinstance(arguments, dict) else None,
-                    ok=bool(payload.get("ok")),
-                    error_kind=payload.get("error_kind"),
-                    content=str(payload.get("content") or ""),
-                )
-            )
-    return trajectory
+    no_credit = no_credit_reason(trajectory)
+    if no_credit is not None:
+        _withhold_credit(verdicts, no_credit)
+    score, success = _score(verdicts, no_credit)
+    return ScoreReport(verdicts, score, success, no_credit)

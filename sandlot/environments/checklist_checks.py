@@ -1,4 +1,5 @@
-"""The trajectory and answer checks of a checklist: pure functions over what was seen.
+"""The trajectory checks of a checklist, and the value helpers the answer checks share
+(``checklist_answers``): pure functions over what was seen.
 
 Each ``check_*`` returns ``(passed, evidence)``; the evidence says what was seen (the
 matching calls, the answer excerpt, the number found) so that a reader of the trace can
@@ -13,7 +14,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sandlot.environments.tasks import (
-    AnswerCheck,
     CalledCheck,
     MaxStepsCheck,
     NotCalledCheck,
@@ -21,14 +21,15 @@ from sandlot.environments.tasks import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.environments.checklist import ToolCallRecord
+    from sandlot.environments.trajectory import ToolCallRecord
 
 __all__ = [
+    "EVIDENCE_ANSWER",
+    "EVIDENCE_CALLS",
     "CheckSkipped",
     "answer_number",
     "as_number",
     "arguments_match",
-    "check_answer",
     "check_called",
     "check_max_steps",
     "check_not_called",
@@ -153,37 +154,3 @@ def as_number(value: Any) -> float:
     if isinstance(value, str):
         return float(value.strip().replace(",", ""))
     return float(value)
-
-
-def _values(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def check_answer(check: AnswerCheck, answer: str | None) -> tuple[bool, Any]:
-    """The final answer matches; a missing answer fails every match."""
-    if answer is None:
-        return False, {"answer": None, "why": "the episode gave no final answer"}
-    evidence: dict[str, Any] = {"answer": answer[:EVIDENCE_ANSWER]}
-    fold = (lambda s: s) if check.case_sensitive else str.casefold
-    if check.match == "exact":
-        return fold(answer.strip()) == fold(str(check.value).strip()), evidence
-    if check.match == "contains":
-        missing = [v for v in _values(check.value) if fold(v) not in fold(answer)]
-        return not missing, {**evidence, "missing": missing}
-    if check.match == "not_contains":
-        present = [v for v in _values(check.value) if fold(v) in fold(answer)]
-        return not present, {**evidence, "present": present}
-    if check.match == "regex":
-        flags = 0 if check.case_sensitive else re.IGNORECASE
-        found = re.search(str(check.value), answer, flags)
-        return found is not None, {**evidence, "matched": found.group() if found else None}
-    number = answer_number(answer)
-    if number is None:
-        return False, {**evidence, "why": "no number in the answer"}
-    expected = as_number(check.value)
-    return abs(number - expected) <= check.tolerance, {
-        **evidence,
-        "number": number,
-        "expected": expected,
-        "tolerance": check.tolerance,
-    }

@@ -40,13 +40,14 @@ _ANSWER_CHARS = 4000
 def judge_prompt(task: Task, trajectory: Trajectory, rubric: str) -> str:
     """The user message a judge model reads for one rubric."""
     lines = []
-    for call in trajectory.tool_calls[:_MAX_CALLS]:
+    calls = trajectory.tools_used  # the answer is shown below, not as a submit_answer call
+    for call in calls[:_MAX_CALLS]:
         args = json.dumps(call.arguments, default=str, ensure_ascii=False)
         outcome = "ok" if call.ok else f"error ({call.error_kind or 'unknown'})"
         result = call.content[:_RESULT_CHARS] + ("..." if len(call.content) > _RESULT_CHARS else "")
         lines.append(f"- {call.name}({args}) -> {outcome}: {result}")
-    if len(trajectory.tool_calls) > _MAX_CALLS:
-        lines.append(f"- ... and {len(trajectory.tool_calls) - _MAX_CALLS} more calls")
+    if len(calls) > _MAX_CALLS:
+        lines.append(f"- ... and {len(calls) - _MAX_CALLS} more calls")
     answer = "(no final answer)" if trajectory.answer is None else trajectory.answer
     return (
         f"## Request\n{task.instruction}\n\n"

@@ -14,7 +14,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from sandlot.environments.checklist_checks import arguments_match, as_number, check_answer
+from sandlot.environments.checklist_answers import check_answer, normalize_text
+from sandlot.environments.checklist_checks import arguments_match, as_number
 from sandlot.environments.tasks import (
     AnswerCheck,
     CalledCheck,
@@ -73,7 +74,7 @@ def _matches_anything(pattern: str) -> bool:
         return False
 
 
-def _answer_problems(check: AnswerCheck) -> list[Problem]:
+def _value_problems(check: AnswerCheck) -> list[Problem]:
     if check.value is None:
         return [("value", "null (no value); write the text or number the answer must have")]
     if isinstance(check.value, list):
@@ -94,11 +95,30 @@ def _answer_problems(check: AnswerCheck) -> list[Problem]:
                     f"contains, so that part of the check always {always}",
                 )
             ]
+        if check.normalize and any(_normalized_empty(check, v) for v in check.value):
+            always = "passes" if check.match == "contains" else "fails"
+            return [
+                (
+                    "value",
+                    f"{check.value!r} holds a value that is empty once normalized "
+                    f"({', '.join(check.normalize)}), which every answer contains, so that "
+                    f"part of the check always {always}",
+                )
+            ]
         return []
     if check.match in ("contains", "not_contains") and str(check.value) == "":
         always = "passes" if check.match == "contains" else "fails"
         return [
             ("value", f"an empty string, which every answer contains, so the check always {always}")
+        ]
+    if check.match in ("contains", "not_contains") and _normalized_empty(check, check.value):
+        always = "passes" if check.match == "contains" else "fails"
+        return [
+            (
+                "value",
+                f"{check.value!r} is empty once normalized ({', '.join(check.normalize)}), "
+                f"which every answer contains, so the check always {always}",
+            )
         ]
     if check.match == "regex" and (bad := _regex_problem(str(check.value))):
         return [("value", bad)]
@@ -117,6 +137,29 @@ def _answer_problems(check: AnswerCheck) -> list[Problem]:
     if check.tolerance < 0:
         return [("tolerance", f"must be >= 0, got {check.tolerance}")]
     return []
+
+
+def _normalized_empty(check: AnswerCheck, value: Any) -> bool:
+    return bool(check.normalize) and normalize_text(str(value), check.normalize).strip() == ""
+
+
+def _normalize_problems(check: AnswerCheck) -> list[Problem]:
+    repeated = sorted({n for n in check.normalize if check.normalize.count(n) > 1})
+    if repeated:
+        return [("normalize", f"{repeated} listed more than once; list each normalization once")]
+    if "case" in check.normalize and check.case_sensitive:
+        return [
+            (
+                "normalize",
+                "'case' folds case but case_sensitive is true; drop one of them "
+                "(comparisons ignore case by default)",
+            )
+        ]
+    return []
+
+
+def _answer_problems(check: AnswerCheck) -> list[Problem]:
+    return _normalize_problems(check) + _value_problems(check)
 
 
 def check_problems(check: Any) -> list[Problem]:
@@ -205,6 +248,15 @@ def task_problems(task: Task) -> list[Problem]:
         )
     if task.max_tool_calls < 1:
         problems.append(("max_tool_calls", f"must be >= 1, got {task.max_tool_calls}"))
+    elif task.reference and len(task.reference.calls) > task.max_tool_calls:
+        problems.append(
+            (
+                "max_tool_calls",
+                f"{task.max_tool_calls} is below the {len(task.reference.calls)} tool calls of "
+                "the reference, so the oracle runs out of budget before it answers; raise "
+                "max_tool_calls or shorten the reference",
+            )
+        )
     return problems
 
 

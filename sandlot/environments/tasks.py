@@ -7,17 +7,21 @@ A task file (YAML or JSON) holds either one task, a list of tasks, or a mapping
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "ANSWER_SCOPES",
+    "NORMALIZATIONS",
     "AnswerCheck",
+    "AnswerScope",
     "CalledCheck",
     "Check",
     "ChecklistItem",
     "JudgeCheck",
     "MaxStepsCheck",
+    "Normalization",
     "NotCalledCheck",
     "OrderCheck",
     "ReferenceCall",
@@ -92,16 +96,38 @@ class MaxStepsCheck(_Strict):
     model_calls: int | None = None
 
 
+AnswerScope = Literal["final", "any_reply"]
+Normalization = Literal["numbers", "punctuation", "case", "whitespace"]
+ANSWER_SCOPES: tuple[str, ...] = get_args(AnswerScope)
+# Also the order they are applied in, whatever order a task lists them.
+NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
+
+
 class AnswerCheck(_Strict):
-    """The final answer matches: ``exact`` (after stripping; ``case_sensitive`` optional),
+    """The answer matches: ``exact`` (after stripping; ``case_sensitive`` optional),
     ``contains`` (all of ``value`` if a list), ``not_contains``, ``regex``, or ``number``
-    (the first number in the answer is within ``tolerance`` of ``value``)."""
+    (the first number in the answer is within ``tolerance`` of ``value``).
+
+    ``scope`` says which text is read: ``final`` (the final answer, the default) or
+    ``any_reply`` (every text the agent wrote to the user, the final answer included).
+    ``normalize`` lists rewritings applied to both the text and the value before they
+    are compared (``numbers``, ``punctuation``, ``case``, ``whitespace``; see
+    docs/tasks.md); a single name may be written without a list.
+    """
 
     type: Literal["answer"] = "answer"
     match: Literal["exact", "contains", "not_contains", "regex", "number"] = "contains"
     value: Any
     tolerance: float = 0.0
     case_sensitive: bool = False
+    scope: AnswerScope = "final"
+    normalize: list[Normalization] = Field(default_factory=list)
+
+    @field_validator("normalize", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        # `normalize: whitespace` reads as well as `normalize: [whitespace]`.
+        return [value] if isinstance(value, str) else value
 
 
 class JudgeCheck(_Strict):

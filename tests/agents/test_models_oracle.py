@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,10 @@ from sandlot.agents.models import (
     ModelRequest,
     ModelResponse,
     OracleModel,
+    ScriptedModel,
 )
+from sandlot.agents.runner import run_episode
+from sandlot.environments.loader import load_tasks
 from sandlot.environments.tasks import Task
 
 DESCRIPTIONS = {"get_order": "Look up an order by its id.", "refund": "Refund an order."}
@@ -176,3 +180,47 @@ async def test_a_task_without_a_reference_is_an_error_naming_the_task():
 async def test_the_oracle_refuses_to_judge():
     with pytest.raises(ModelError, match="cannot judge"):
         await OracleModel().complete(ModelRequest(messages=[], purpose="judge", task=TASK))
+
+
+# --- how many model calls it needs ---------------------------------------------------
+
+SHIPPED = Path(__file__).resolve().parents[2] / "examples" / "tasks"
+STORE = {t.id: t for t in load_tasks([SHIPPED / "store"])}
+WORKSPACE = {t.id: t for t in load_tasks([SHIPPED / "workspace"])}
+# no call, one call, two, three, and the longest references of both worlds
+COUNTED = [
+    STORE["store-notool-001"],
+    STORE["store-lookup-003"],
+    STORE["store-orders-002"],
+    *sorted(STORE.values(), key=lambda t: -len(t.reference.calls))[:2],
+    WORKSPACE["ws-code-008"],
+    *sorted(WORKSPACE.values(), key=lambda t: -len(t.reference.calls))[:2],
+]
+
+
+@pytest.mark.parametrize(
+    ("calls", "agent", "needed"),
+    [(0, "plan-execute", 2), (3, "plan-execute", 8), (20, "plan-execute", 42), (0, "single", 1)]
+    + [(3, "single", 4), (20, "single", 21), (3, "debate", None)],
+)
+def test_model_calls_needed_per_agent(calls, agent, needed):
+    task = make_task([{"tool": "get_order", "args": {"order_id": i}} for i in range(calls)])
+    assert OracleModel().model_calls_needed(task, agent) == needed
+
+
+def test_model_calls_needed_is_unknown_without_a_reference_and_for_other_models():
+    assert OracleModel().model_calls_needed(make_task(None), "plan-execute") is None
+    assert ScriptedModel(["x"]).model_calls_needed(TASK, "plan-execute") is None  # the default
+
+
+@pytest.mark.parametrize("agent", ["plan-execute", "single"])
+@pytest.mark.parametrize("task", COUNTED, ids=[t.id for t in COUNTED])
+async def test_model_calls_needed_is_what_a_real_oracle_episode_makes(task, agent):
+    assert len({len(t.reference.calls) for t in COUNTED}) >= 4  # sizes 0 to the longest
+    result = await run_episode(task, model="oracle", agent=agent, env_options={"sandbox": "local"})
+    assert result.success, result.trajectory.error
+    needed = OracleModel().model_calls_needed(task, agent)
+    assert result.model_calls == needed
+    purposes = [m.purpose for m in result.trajectory.model_calls]
+    plans = 1 if agent == "plan-execute" else 0
+    assert purposes == ["plan"] * plans + ["execute"] * (needed - plans)

@@ -11,6 +11,7 @@ import sandlot.agents.models as models
 from sandlot.agents.models import (
     MODEL_SPECS,
     ModelRequest,
+    NullModel,
     OpenAIModel,
     OracleModel,
     ReplayModel,
@@ -29,6 +30,15 @@ def respond(request: ModelRequest) -> str:
 
 def test_oracle():
     assert isinstance(make_model("oracle"), OracleModel)
+
+
+def test_null_takes_no_options_and_is_listed():
+    assert isinstance(make_model("null"), NullModel)
+    assert "null" in MODEL_SPECS
+    with pytest.raises(ValueError, match="takes no options"):
+        make_model("null", api_key="k")
+    with pytest.raises(ValueError, match="unknown kind 'null'"):
+        make_model("null:x")
 
 
 def test_openai_with_a_name_and_options(fake_openai):
@@ -110,6 +120,7 @@ def test_the_package_exports_exactly_its_public_names():
         "ModelError",
         "ModelRequest",
         "ModelResponse",
+        "NullModel",
         "OpenAIModel",
         "OracleModel",
         "Purpose",

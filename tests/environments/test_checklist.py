@@ -17,6 +17,7 @@ from sandlot.environments.checklist import (
     trajectory_from_events,
 )
 from sandlot.environments.tasks import Task
+from sandlot.environments.trajectory import ModelCallRecord
 from tests.environments.test_checklist_fakes import FakeEnvironment
 
 
@@ -37,7 +38,7 @@ TRAJ = Trajectory(
         ToolCallRecord("refund_order", {"order_id": 1001, "amount": 5.0, "notify": True}, True),
         ToolCallRecord("refund_order", None, False, "invalid_arguments"),
     ],
-    model_calls=4,
+    model_calls=[ModelCallRecord(purpose="execute") for _ in range(4)],
     answer="Refunded $5.00 on order 1,001.",
 )
 
@@ -289,11 +290,25 @@ def test_trajectory_from_events_sorts_by_seq_and_leaves_out_submit_answer():
         {"seq": 5, "kind": "node", "name": "executor", "payload": {}},
     ]
     trajectory = trajectory_from_events(events, "done")
-    assert trajectory.tool_calls == [
-        ToolCallRecord("get_order", {"order_id": 1}, True, None, "{}"),
-        ToolCallRecord("refund_order", None, False, "invalid_arguments", "invalid JSON"),
+    assert trajectory.tools_used == [
+        ToolCallRecord("get_order", {"order_id": 1}, True, None, "{}", seq=1),
+        ToolCallRecord(
+            "refund_order",
+            None,
+            False,
+            "invalid_arguments",
+            "invalid JSON",
+            arguments_raw="{bad",
+            seq=3,
+        ),
     ]
-    assert trajectory.model_calls == 2 and trajectory.answer == "done"
+    # the submit_answer call is recorded, but it is the answer, not a tool use
+    assert [c.name for c in trajectory.tool_calls] == [
+        "get_order",
+        "refund_order",
+        "submit_answer",
+    ]
+    assert trajectory.n_model_calls == 2 and trajectory.answer == "done"
 
 
 async def test_a_stored_trajectory_scores_like_the_live_one():
@@ -305,7 +320,9 @@ async def test_a_stored_trajectory_scores_like_the_live_one():
             "payload": {"arguments": c.arguments, "ok": c.ok, "error_kind": c.error_kind},
         }
         for i, c in enumerate(TRAJ.tool_calls)
-    ] + [{"seq": 10 + i, "kind": "model_call", "name": "execute"} for i in range(TRAJ.model_calls)]
+    ] + [
+        {"seq": 10 + i, "kind": "model_call", "name": "execute"} for i in range(TRAJ.n_model_calls)
+    ]
     task = _task(
         _item({"type": "called", "tool": "refund_order", "args": {"amount": 5}}, id="a"),
         _item({"type": "not_called", "tool": "cancel_order"}, id="b"),

@@ -9,6 +9,7 @@ from sandlot.agents.models.base import ModelError
 from sandlot.environments.checklist import ToolCallRecord, Trajectory, score_episode
 from sandlot.environments.checklist_judge import parse_judge_reply
 from sandlot.environments.tasks import Task
+from sandlot.environments.trajectory import ModelCallRecord
 from tests.environments.test_checklist_fakes import FakeJudge
 
 TASK = Task.model_validate(
@@ -24,7 +25,7 @@ TRAJ = Trajectory(
         ToolCallRecord("get_order", {"order_id": 1001}, True, content='{"total": 5}'),
         ToolCallRecord("refund_order", {"order_id": 1001}, False, "tool_error", "x" * 1000),
     ],
-    model_calls=3,
+    model_calls=[ModelCallRecord(purpose="execute") for _ in range(3)],
     answer="Refunded $5.00.",
 )
 

@@ -12,6 +12,7 @@ import pytest
 from sandlot.environments.base import make_environment
 from sandlot.environments.checklist import ToolCallRecord, Trajectory, score_episode
 from sandlot.environments.loader import load_tasks
+from sandlot.environments.trajectory import ModelCallRecord
 from sandlot.tools import ToolCall, invoke_tool
 
 TASK_DIR = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "store"
@@ -30,7 +31,11 @@ async def _score(task_id: str, calls: list[tuple[str, dict]], answer: str):
         records.append(ToolCallRecord(out.name, out.arguments, out.ok, out.error_kind, out.content))
     report = await score_episode(
         task,
-        Trajectory(tool_calls=records, answer=answer, model_calls=len(calls) + 1),
+        Trajectory(
+            tool_calls=records,
+            answer=answer,
+            model_calls=[ModelCallRecord(purpose="execute") for _ in range(len(calls) + 1)],
+        ),
         environment=env,
     )
     await env.close()

@@ -1,7 +1,7 @@
 """Models: one async interface (messages + tool schemas in, an assistant message out).
 
 ``OpenAIModel`` talks to any OpenAI-compatible endpoint; ``ScriptedModel``,
-``OracleModel`` and ``ReplayModel`` need no network. ``make_model(spec)`` builds one
+``OracleModel``, ``NullModel`` and ``ReplayModel`` need no network. ``make_model(spec)`` builds one
 from a spec string such as ``"oracle"`` or ``"openai:gpt-4o-mini"``. See docs/models.md.
 """
 
@@ -15,6 +15,7 @@ from sandlot.agents.models.base import (
     Purpose,
     Usage,
 )
+from sandlot.agents.models.null import NullModel
 from sandlot.agents.models.oracle import FINAL_STEP, SUBMIT_TOOL, OracleModel, oracle_step
 from sandlot.agents.models.registry import MODEL_SPECS, make_model
 from sandlot.agents.models.replay import ReplayModel, response_from_payload
@@ -31,6 +32,7 @@ __all__ = [
     "ModelError",
     "ModelRequest",
     "ModelResponse",
+    "NullModel",
     "OpenAIModel",
     "OracleModel",
     "Purpose",

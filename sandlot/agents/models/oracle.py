@@ -19,6 +19,10 @@ Rules (see docs/models.md):
   plan (e.g. the single-agent baseline's one step) gets the next reference call until
   all are made, then ``submit_answer``.
 * judge: refused with ModelError.
+
+So for ``n`` reference calls the oracle makes ``2n + 2`` model calls with the plan-execute
+agent (the plan, a call and "Step done." per step, the submit) and ``n + 1`` with the
+single agent (the calls, the submit): :meth:`OracleModel.model_calls_needed`.
 """
 
 from __future__ import annotations
@@ -27,14 +31,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse
+from sandlot.environments.trajectory import SUBMIT_TOOL
 from sandlot.tools.calls import ToolCall
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.environments.tasks import ReferenceCall, ReferenceSolution
+    from sandlot.environments.tasks import ReferenceCall, ReferenceSolution, Task
 
 __all__ = ["FINAL_STEP", "SUBMIT_TOOL", "OracleModel", "oracle_step"]
 
-SUBMIT_TOOL = "submit_answer"
 FINAL_STEP = "Give the final answer to the user."
 _STEP_DONE = "Step done."
 
@@ -78,6 +82,25 @@ class OracleModel(Model):
             f"the oracle cannot judge (purpose {request.purpose!r}); "
             "configure a real model for judge checks"
         )
+
+    def model_calls_needed(self, task: Task, agent: str) -> int | None:
+        """Exactly how many model calls the oracle makes on ``task``.
+
+        ``plan-execute``: one plan, two executor calls per reference call (the call, then
+        "Step done." that ends its step), one for submit_answer: ``2n + 2``. ``single``:
+        one executor call per reference call, one for submit_answer: ``n + 1``. This holds
+        when no step fails (the graph's ``max_calls_per_step`` is at least 2, the default
+        8) and the reference fits the task's ``max_tool_calls`` (the loader checks it).
+        None for a task without a reference (the oracle cannot play it) or another agent.
+        """
+        if task.reference is None:
+            return None
+        calls = len(task.reference.calls)
+        if agent == "plan-execute":
+            return 2 * calls + 2
+        if agent == "single":
+            return calls + 1
+        return None
 
     @staticmethod
     def _reference(request: ModelRequest) -> ReferenceSolution:

@@ -3,6 +3,7 @@
 Forms::
 
     oracle                          play each task's reference solution
+    null                            answer nothing (no text, no tool call): the floor of every score
     openai                          OpenAI-compatible endpoint, model from SANDLOT_MODEL / OPENAI_MODEL
     openai:NAME                     ... with that model name (base_url, api_key, timeout, ... as options)
     scripted:path/to/file.py:ATTR   a ScriptedModel, any Model, or a function (wrapped in ScriptedModel)
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sandlot.agents.models.base import Model
+from sandlot.agents.models.null import NullModel
 from sandlot.agents.models.oracle import OracleModel
 from sandlot.agents.models.scripted import ScriptedModel
 
@@ -26,6 +28,7 @@ __all__ = ["MODEL_SPECS", "make_model"]
 
 MODEL_SPECS = (
     "oracle",
+    "null",
     "openai",
     "openai:NAME",
     "scripted:path/to/file.py:ATTR",
@@ -54,6 +57,9 @@ def make_model(spec: str, **options: Any) -> Model:
     if kind == "oracle" and not rest:
         _no_options(spec, options)
         return OracleModel()
+    if kind == "null" and not rest:
+        _no_options(spec, options)
+        return NullModel()
     if kind == "openai":
         from sandlot.agents.models.openai import OpenAIModel
 
