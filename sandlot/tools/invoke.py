@@ -8,23 +8,30 @@ import difflib
 import functools
 import inspect
 import json
+import reprlib
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError, to_json
+from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
-from sandlot.tools.calls import ErrorKind, ToolCall, ToolOutcome
+from sandlot.tools.calls import ErrorKind, ToolCall, ToolOutcome, clean_text
 from sandlot.tools.context import ToolContext
 from sandlot.tools.decorator import Tool
 from sandlot.tools.errors import ToolError
 from sandlot.tools.toolset import Toolset
 
-__all__ = ["invoke_tool", "render_result"]
+__all__ = ["MAX_ARGUMENT_DEPTH", "invoke_tool", "render_result"]
 
 _SHOW = 200  # characters of bad input echoed back to the model
+# Levels of lists and objects a tool call's arguments may nest. No parameter needs more;
+# deeper arguments could not be validated, stored or shown without exhausting Python's
+# recursion limit (json.loads fails near 1,000 levels, orjson refuses more than 1,024).
+MAX_ARGUMENT_DEPTH = 100
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring = 20, _SHOW
 _TRACEBACK_FRAMES = 20
 
 
@@ -33,13 +40,19 @@ def render_result(value: Any) -> str:
 
     A string is sent as it is; bytes are decoded as UTF-8; everything else (None, numbers,
     dicts, lists, pydantic models, dataclasses, dates, enums...) as compact JSON, with
-    ``str()`` for anything JSON has no form for.
+    ``str()`` for anything JSON has no form for. Lone surrogates (half of a UTF-16 pair),
+    which no request to a model could carry, become U+FFFD.
     """
     if isinstance(value, str):
-        return value
+        return clean_text(value)
     if isinstance(value, bytes | bytearray):
         return bytes(value).decode("utf-8", errors="replace")
-    return to_json(value, fallback=str).decode()
+    try:
+        return to_json(value, fallback=str).decode()
+    except PydanticSerializationError:
+        # to_json refuses strings holding lone surrogates: encode, then clean them
+        plain = to_jsonable_python(value, fallback=str)
+        return clean_text(json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
 
 
 def _clip(text: str) -> str:
@@ -50,7 +63,7 @@ def _fail(call: ToolCall, kind: ErrorKind, content: str, t0: float, **fields: An
     return ToolOutcome(
         call.id,
         call.name,
-        content,
+        clean_text(content),
         ok=False,
         error_kind=kind,
         duration=time.perf_counter() - t0,
@@ -66,28 +79,63 @@ def _unknown_tool(toolset: Toolset, name: str) -> str:
     return f"Unknown tool {name!r}.{hint} The tools that exist are: {listed}."
 
 
-def _parse(call: ToolCall) -> tuple[dict[str, Any] | None, str]:
-    """The arguments as a dict, or None and what was wrong with them."""
+def _parse(call: ToolCall) -> tuple[dict[str, Any] | None, ErrorKind | None, str]:
+    """The arguments as a dict; or None, the error kind and what was wrong with them."""
     raw: Any = call.arguments
     if isinstance(raw, dict):  # a model adapter that already parsed them
-        return raw, ""
-    if raw is None or not str(raw).strip():
-        return {}, ""  # models often send "" for a tool without parameters
-    try:
-        args = json.loads(raw)
-    except (json.JSONDecodeError, TypeError) as exc:
-        why = f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else exc
-        return None, (
-            f"The arguments for {call.name} are not valid JSON ({why}). "
-            f"Send one JSON object of the parameters. Received: {_clip(str(raw))}"
-        )
+        args = raw
+    elif raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}, None, ""  # models often send "" for a tool without parameters
+    elif not isinstance(raw, str):
+        problem = f"are not JSON text but a {type(raw).__name__}"
+        return None, "invalid_json", _not_an_object(call, problem, _REPR.repr(raw))
+    else:
+        try:
+            args = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problem = f"are not valid JSON ({exc.msg} at position {exc.pos})"
+            return None, "invalid_json", _not_an_object(call, problem, raw)
+        except RecursionError:  # json.loads gives up near 1,000 levels
+            return None, "invalid_arguments", _too_deep(call, raw)
     if not isinstance(args, dict):
         kind = "null" if args is None else type(args).__name__
-        return None, (
-            f"The arguments for {call.name} must be a JSON object of the parameters, "
-            f"not a JSON {kind}. Received: {_clip(str(raw))}"
-        )
-    return args, ""
+        problem = f"must be a JSON object of the parameters, not a JSON {kind}"
+        return None, "invalid_json", _not_an_object(call, problem, raw)
+    if _deeper_than(args, MAX_ARGUMENT_DEPTH):
+        return None, "invalid_arguments", _too_deep(call, raw)
+    return args, None, ""
+
+
+def _not_an_object(call: ToolCall, problem: str, raw: str) -> str:
+    return (
+        f"The arguments for {call.name} {problem}. Send one JSON object of the parameters. "
+        f"Received: {_clip(raw)}"
+    )
+
+
+def _too_deep(call: ToolCall, raw: Any) -> str:
+    if not isinstance(raw, str):  # str() of a parsed value this deep would recurse too
+        raw = _REPR.repr(raw)
+    return (
+        f"The arguments for {call.name} are nested more than {MAX_ARGUMENT_DEPTH} levels "
+        "deep; no parameter takes that. Send one JSON object of the parameters with their "
+        f"values as the tool's description gives them. Received: {_clip(raw)}"
+    )
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and dicts in ``value`` nest more than ``limit`` levels (no recursion:
+    the value may be as deep as the decoder allowed)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _field_errors(tool: Tool, exc: ValidationError) -> str:
@@ -157,12 +205,14 @@ async def invoke_tool(
         The outcome; ``arguments`` holds the parsed JSON object once parsing got that far.
     """
     t0 = time.perf_counter()
+    if not isinstance(call.name, str):  # a model adapter that let a number through
+        call = ToolCall(call.id, str(call.name), call.arguments)
     tool = toolset.get(call.name)
     if tool is None:
         return _fail(call, "unknown_tool", _unknown_tool(toolset, call.name), t0)
-    args, problem = _parse(call)
+    args, kind, problem = _parse(call)
     if args is None:
-        return _fail(call, "invalid_json", problem, t0)
+        return _fail(call, kind or "invalid_json", problem, t0)
     try:
         parsed = tool.args_model.model_validate(tool.decode(args))
     except ValidationError as exc:

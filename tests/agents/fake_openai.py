@@ -64,15 +64,23 @@ _ids = itertools.count(1)
 
 
 def completion(
-    content: str | None = None,
+    content: Any = None,
     tool_calls: list[dict[str, Any]] | None = None,
     *,
     model: str = "fake-model",
-    prompt_tokens: int = 11,
-    completion_tokens: int = 7,
+    prompt_tokens: Any = 11,
+    completion_tokens: Any = 7,
+    usage: dict[str, Any] | None = None,
+    arguments_as_text: bool = True,
 ) -> dict[str, Any]:
     """A chat.completion body. Tool calls are ``{"name", "arguments", "id"?}``; arguments
-    may be a dict (sent as JSON text) or raw text."""
+    may be a dict (sent as JSON text) or raw text.
+
+    For servers that misbehave, every value goes out as given: ``content`` may be an
+    object or a list, a name a number, token counts anything JSON holds (``2**70``, -5,
+    "12"); ``usage`` replaces the whole usage object; with ``arguments_as_text=False``
+    arguments are sent as the JSON value itself (an object), not as a string of JSON.
+    """
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = [
@@ -82,12 +90,23 @@ def completion(
                 "function": {
                     "name": c["name"],
                     "arguments": c["arguments"]
-                    if isinstance(c.get("arguments"), str)
+                    if isinstance(c.get("arguments"), str) or not arguments_as_text
                     else json.dumps(c.get("arguments", {})),
                 },
             }
             for i, c in enumerate(tool_calls)
         ]
+    if usage is None:
+        total = (
+            prompt_tokens + completion_tokens
+            if isinstance(prompt_tokens, int) and isinstance(completion_tokens, int)
+            else None
+        )
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": total,
+        }
     return {
         "id": f"chatcmpl-fake-{next(_ids)}",
         "object": "chat.completion",
@@ -101,15 +120,11 @@ def completion(
                 "logprobs": None,
             }
         ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "usage": usage,
     }
 
 
-def text_reply(content: str, **options: Any) -> Reply:
+def text_reply(content: Any, **options: Any) -> Reply:
     return Reply(body=completion(content, **options))
 
 

@@ -9,16 +9,20 @@ This module's absolute ``import openai`` reaches the SDK, not this file.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import openai
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse, Usage
-from sandlot.tools.calls import ToolCall
+from sandlot.tools.calls import ToolCall, text_from_model, tool_call_from_model
 
 __all__ = ["OpenAIModel", "parse_completion"]
+
+log = logging.getLogger(__name__)
 
 # A local server (llama.cpp, vLLM, a test double) usually wants no key; the SDK insists on one.
 _NO_KEY = "unused"
@@ -126,6 +130,18 @@ class OpenAIModel(Model):
             ) from exc
         except json.JSONDecodeError as exc:
             raise ModelError(f"{where} sent a body that is not JSON: {exc}") from exc
+        except RecursionError as exc:  # the SDK's json.loads gives up near 1,000 levels
+            raise ModelError(
+                f"{where} sent a body nested too deeply to read (more levels of lists and "
+                "objects than Python's JSON decoder takes); expected a chat completion"
+            ) from exc
+        except UnicodeEncodeError as exc:  # before ValueError: it is one
+            raise ModelError(
+                f"the request to {where} holds text that cannot be encoded as UTF-8 "
+                f"({exc.reason}: {exc.object[exc.start : exc.end]!r}, half of a UTF-16 "
+                "pair); fix that text where it comes from (the task's instruction, a tool "
+                "schema)"
+            ) from exc
         except (openai.OpenAIError, ValueError) as exc:
             # APIResponseValidationError and the like: a body the SDK could not read.
             raise ModelError(
@@ -156,46 +172,87 @@ def parse_completion(completion: Any, where: str = "the model") -> ModelResponse
     """A ModelResponse from the SDK's ChatCompletion, checking what the SDK does not.
 
     The SDK builds responses without validation, so a server that leaves out ``choices``
-    or ``message`` gives ``None`` or a plain object here rather than an error.
+    or ``message`` gives ``None`` or a plain object here rather than an error, and one
+    that sends content as an object, a numeric tool name, arguments as an object or a
+    token count of 2**64 passes them on as they are. Those are made usable here (see
+    :func:`~sandlot.tools.calls.text_from_model`,
+    :func:`~sandlot.tools.calls.tool_call_from_model`, :meth:`Usage.checked`), each
+    change said in ``response.notes``.
 
     Raises:
-        ModelError: The completion has no choices, no message, or is not an object.
+        ModelError: The completion has no choices, no message, is not an object, or
+            holds a value that cannot be used (a tool call without a name, a name that
+            is an object); the message says what was sent and what was expected.
     """
     if not hasattr(completion, "model_dump"):
         raise ModelError(
             f"{where} sent a body that is not a chat completion object: {_short(repr(completion))}"
         )
-    raw = completion.model_dump()
-    shown = _short(json.dumps(completion.model_dump(exclude_none=True), default=str))
+    raw = _dump(completion)
     choices = getattr(completion, "choices", None)
-    if not choices:
-        raise ModelError(f"{where} sent a completion without choices: {shown}")
-    message = getattr(choices[0], "message", None)
+    if not choices or not isinstance(choices, list):
+        raise ModelError(f"{where} sent a completion without choices: {_shown(completion)}")
+    message = _field(choices[0], "message")
     if message is None:
-        raise ModelError(f"{where} sent a choice without a message: {shown}")
-    calls: list[ToolCall] = []
-    for i, tool_call in enumerate(getattr(message, "tool_calls", None) or []):
-        function = getattr(tool_call, "function", None)
-        if function is None or not getattr(function, "name", None):
-            raise ModelError(f"{where} sent tool call {i} without a function name")
-        calls.append(
-            ToolCall(
-                # ids must be unique across the whole conversation (tool messages and
-                # replays are matched by id): invent a random one when the server omits it
-                id=getattr(tool_call, "id", None) or f"call_{uuid.uuid4().hex[:16]}",
-                name=function.name,
-                arguments=getattr(function, "arguments", None) or "{}",
+        raise ModelError(f"{where} sent a choice without a message: {_shown(completion)}")
+    notes: list[str] = []
+    try:
+        content, found = text_from_model(_field(message, "content"))
+        notes += found
+        calls: list[ToolCall] = []
+        sent = _field(message, "tool_calls") or []
+        if not isinstance(sent, list):
+            kind = {dict: "an object", str: "a string"}.get(type(sent), type(sent).__name__)
+            raise ValueError(f"tool_calls as {kind}; expected a list of tool calls")
+        for i, tool_call in enumerate(sent):
+            function = _field(tool_call, "function")
+            call, found = tool_call_from_model(
+                i, _field(tool_call, "id"), _field(function, "name"), _field(function, "arguments")
             )
-        )
+            notes += found
+            # ids must be unique across the whole conversation (tool messages and
+            # replays are matched by id): invent a random one when the server omits it
+            calls.append(call if call.id else replace(call, id=f"call_{uuid.uuid4().hex[:16]}"))
+    except ValueError as exc:
+        raise ModelError(f"{where} sent {exc}") from exc
     usage_obj = getattr(completion, "usage", None)
-    usage = Usage(
-        prompt_tokens=int(getattr(usage_obj, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(usage_obj, "completion_tokens", 0) or 0),
+    usage, found = Usage.checked(
+        _field(usage_obj, "prompt_tokens"), _field(usage_obj, "completion_tokens")
     )
+    notes += found
+    for note in notes:
+        log.warning("%s: %s", where, note)
+    model = getattr(completion, "model", None) or ""
     return ModelResponse(
-        content=getattr(message, "content", None),
+        content=content,
         tool_calls=calls,
         usage=usage,
-        model=getattr(completion, "model", None) or "",
+        model=model if isinstance(model, str) else str(model),
         raw=raw,
+        notes=notes,
     )
+
+
+def _field(obj: Any, name: str) -> Any:
+    """An attribute of an SDK object, or a key of a dict the SDK left unparsed."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _dump(completion: Any) -> dict[str, Any] | None:
+    """The completion as plain data for ``response.raw`` (None if it cannot be dumped)."""
+    try:
+        # warnings=False: a field of an unexpected type (content as a list) is no news
+        return completion.model_dump(warnings=False)
+    except Exception as exc:  # a value too deep for pydantic's serializer
+        log.warning("cannot keep the raw completion: %s", exc)
+        return None
+
+
+def _shown(completion: Any) -> str:
+    try:
+        text = json.dumps(completion.model_dump(exclude_none=True, warnings=False), default=str)
+    except Exception:  # shown in an error message only: never the reason it fails
+        text = f"<a {type(completion).__name__} that cannot be shown>"
+    return _short(text)
