@@ -37,6 +37,7 @@ demo: install  ## run every store task with the offline oracle model, traced to 
 bench: install image
 	$(PYTHON) bench/bench_agent_overhead.py
 	$(PYTHON) bench/bench_trace_writer.py
+	$(PYTHON) bench/bench_trace_size.py
 	$(PYTHON) bench/bench_sandbox.py
 	$(PYTHON) bench/bench_viewer.py
 

@@ -8,13 +8,22 @@ The saver is LangGraph's ``SqliteSaver`` driven inline from the event loop. A ch
 write is a few small rows in a WAL-mode file with ``synchronous=NORMAL`` (no fsync per
 commit), tens of microseconds; ``AsyncSqliteSaver`` hands each statement to a worker
 thread and back, which cost more than the write itself (bench/bench_agent_overhead.py).
+
+Checkpoints stay small. A checkpoint holds the whole graph state (the conversation
+included), and a resume only needs a thread's latest one, so storing a checkpoint
+deletes the thread's older ones and their pending writes in the same transaction: a
+thread holds one state, not one per step (which grew with the square of the
+conversation). :meth:`InlineSqliteSaver.delete_thread` (or ``delete_threads``) drops a
+finished episode's thread altogether. The file uses SQLite's incremental auto-vacuum,
+so the space freed is given back to the disk (``vacuum()``, also when the saver
+closes), and its WAL is truncated after each WAL checkpoint (``journal_size_limit``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +33,19 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
 )
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-__all__ = ["InlineSqliteSaver", "checkpoint_path", "open_checkpointer"]
+from sandlot.environments.trajectory import ModelCallRecord, ToolCallRecord
+
+__all__ = ["InlineSqliteSaver", "checkpoint_path", "open_checkpointer", "record_serializer"]
+
+
+def record_serializer() -> JsonPlusSerializer:
+    """LangGraph's serializer, allowed to read back the episode record's types (and
+    nothing else that is not LangGraph's own)."""
+    allowed = [(t.__module__, t.__name__) for t in (ModelCallRecord, ToolCallRecord)]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
 def checkpoint_path(db: str | Path) -> Path:
@@ -34,12 +53,79 @@ def checkpoint_path(db: str | Path) -> Path:
     return Path(f"{db}-checkpoints")
 
 
+# Give freed pages back to the disk when at least this many are free (4 MiB of 4 KiB
+# pages): often enough to bound the file, rarely enough not to shrink and grow it again
+# on every episode.
+_VACUUM_PAGES = 1024
+_WAL_LIMIT = 4 * 2**20  # bytes the WAL file is cut back to after a WAL checkpoint
+
+
 class InlineSqliteSaver(SqliteSaver):
-    """``SqliteSaver`` with the async API LangGraph's ``ainvoke`` calls, run inline.
+    """``SqliteSaver`` with the async API LangGraph's ``ainvoke`` calls, run inline,
+    keeping only each thread's latest checkpoint.
 
     Every method takes the saver's lock and runs on the calling thread; nothing awaits,
     so one write never interleaves with another.
     """
+
+    def put(
+        self,
+        config: Any,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> Any:
+        """Store ``checkpoint`` and delete the thread's older checkpoints and their
+        writes, in one transaction (a crash keeps either the old or the new one).
+
+        Checkpoint ids grow with time, so "older" is a smaller id. A graph with delta
+        channels (which rebuild values from ancestors' writes) keeps its history.
+        """
+        configurable = config["configurable"]
+        keys = (str(configurable["thread_id"]), configurable.get("checkpoint_ns", ""))
+        prune = not (metadata or {}).get("counters_since_delta_snapshot")
+        if prune:
+            with self.lock:
+                self.setup()
+                # Opens the transaction that super().put commits with its insert.
+                for table in ("writes", "checkpoints"):
+                    self.conn.execute(
+                        f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = ? "
+                        "AND checkpoint_id < ?",
+                        (*keys, checkpoint["id"]),
+                    )
+        try:
+            return super().put(config, checkpoint, metadata, new_versions)
+        except BaseException:
+            if prune:
+                with self.lock:
+                    self.conn.rollback()  # the deletes go with the failed insert
+            raise
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint and write of ``thread_id`` (an episode's id): call it
+        once the episode is finished and recorded, when nothing will resume it."""
+        self.delete_threads([thread_id])
+
+    def delete_threads(self, thread_ids: Iterable[str]) -> None:
+        """Delete the checkpoints and writes of many threads in one transaction, then give
+        the space back to the disk when much is free."""
+        ids = [(str(t),) for t in thread_ids]
+        if not ids:
+            return
+        with self.cursor() as cur:
+            cur.executemany("DELETE FROM checkpoints WHERE thread_id = ?", ids)
+            cur.executemany("DELETE FROM writes WHERE thread_id = ?", ids)
+        self.vacuum(min_pages=_VACUUM_PAGES)
+
+    def vacuum(self, *, min_pages: int = 0) -> None:
+        """Return the file's free pages to the disk (when more than ``min_pages`` are
+        free). Files created before incremental auto-vacuum keep their size."""
+        with self.lock:
+            (free,) = self.conn.execute("PRAGMA freelist_count").fetchone()
+            if free > min_pages:
+                # executescript steps the pragma to its end (execute() frees one page)
+                self.conn.executescript("PRAGMA incremental_vacuum;")
 
     async def aget_tuple(self, config: Any) -> CheckpointTuple | None:
         return self.get_tuple(config)
@@ -81,7 +167,11 @@ class InlineSqliteSaver(SqliteSaver):
 def _connect(path: Path) -> Iterator[sqlite3.Connection]:
     conn = sqlite3.connect(str(path), check_same_thread=False)
     try:
+        # Only takes effect on a new file (before its first table): then pages freed by
+        # deleted checkpoints can be returned to the disk (InlineSqliteSaver.vacuum).
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
         conn.execute("PRAGMA synchronous=NORMAL")
         yield conn
     finally:
@@ -90,8 +180,13 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
 
 @contextlib.asynccontextmanager
 async def open_checkpointer(db: str | Path) -> AsyncIterator[InlineSqliteSaver]:
-    """A checkpoint saver on the checkpoint file of trace file ``db``."""
+    """A checkpoint saver on the checkpoint file of trace file ``db``; when it closes, the
+    space that deleted checkpoints freed is given back to the disk."""
     with _connect(checkpoint_path(db)) as conn:
-        saver = InlineSqliteSaver(conn)
+        saver = InlineSqliteSaver(conn, serde=record_serializer())
         saver.setup()
-        yield saver
+        try:
+            yield saver
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # closing must not hide the run's end
+                saver.vacuum()

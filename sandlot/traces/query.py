@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from math import comb
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sandlot.traces.messages import (
+    MESSAGE_REFS,
+    decode_ranges,
+    load_messages,
+    resolve_payload_messages,
+    resolve_refs,
+)
 from sandlot.traces.redact import loads
+from sandlot.traces.summary import OUTCOME_SQL, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.tasks import Task
 
-__all__ = ["TraceReader", "pass_at_k_estimate"]
+__all__ = ["TraceReader"]
 
 _ORDER = {
     "started",
@@ -26,6 +33,7 @@ _ORDER = {
     "duration",
     "task_id",
     "status",
+    "outcome",
     "tokens",
     "epoch",
     "model",
@@ -33,18 +41,6 @@ _ORDER = {
     "model_calls",
     "tool_calls",
 }
-
-
-def pass_at_k_estimate(n: int, c: int, k: int) -> float:
-    """The unbiased pass@k estimator for ``c`` successes in ``n`` samples (Chen et al., 2021).
-
-    ``k`` larger than ``n`` is clipped to ``n`` (a task run fewer times than the run's
-    epochs, e.g. an interrupted run, counts with what it has).
-    """
-    k = min(k, n)
-    if n - c < k:
-        return 1.0
-    return 1.0 - comb(n - c, k) / comb(n, k)
 
 
 class TraceReader:
@@ -160,11 +156,15 @@ class TraceReader:
         after_seq: int | None = None,
         limit: int | None = None,
         include_superseded: bool = False,
+        messages: bool = True,
     ) -> list[dict[str, Any]]:
         """An episode's events ordered by ``seq``, each with its ``payload`` decoded.
 
         Events of an attempt that a resume replaced (``superseded``) are left out unless
         ``include_superseded``: the episode's trajectory is what its final attempt did.
+        With ``messages``, each model call's payload also holds the ``messages`` it sent,
+        resolved from its ``message_refs`` (:meth:`call_messages`; the message dicts are
+        shared between calls: do not change them).
         """
         sql = (
             "SELECT seq, parent, ts, kind, name, payload, duration FROM events WHERE episode_id = ?"
@@ -186,7 +186,36 @@ class TraceReader:
         rows = self._rows(sql, params)
         for r in rows:
             r["payload"] = loads(r["payload"]) or {}
+        if messages:
+            self._resolve_messages(episode_id, rows)
         return rows
+
+    def call_messages(
+        self, episode_id: str, payload: dict[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """The messages a model call of episode ``episode_id`` sent, as the model got them
+        (redacted like every payload): the call's payload ``messages`` when it holds them
+        inline (older traces), else its ``message_refs`` resolved from the ``messages``
+        table. None when the payload has neither."""
+        return resolve_payload_messages(self._rows, episode_id, payload)
+
+    def _resolve_messages(self, episode_id: str, rows: list[dict[str, Any]]) -> None:
+        calls = [
+            r["payload"]
+            for r in rows
+            if r["kind"] == "model_call"
+            and isinstance(r["payload"], dict)
+            and isinstance(r["payload"].get(MESSAGE_REFS), list)
+            and "messages" not in r["payload"]
+        ]
+        if not calls:
+            return
+        numbers: set[int] = set()
+        for payload in calls:
+            numbers.update(decode_ranges(payload[MESSAGE_REFS]))
+        stored = load_messages(self._rows, episode_id, numbers)
+        for payload in calls:
+            payload["messages"] = resolve_refs(payload[MESSAGE_REFS], stored)
 
     def checks(self, episode_id: str) -> list[dict[str, Any]]:
         """An episode's checklist verdicts in the order written; ``evidence`` decoded."""
@@ -209,44 +238,16 @@ class TraceReader:
     # --- summaries -----------------------------------------------------------------------
 
     def summary(self, run_id: str) -> dict[str, Any]:
-        """Counts, rates, tokens and pass@k of one run.
-
-        ``pass_at_k`` is the fraction of tasks with at least one successful epoch;
-        ``per_task`` maps each task to 1 or 0 on that rule. With more than one epoch,
-        ``pass@K`` (K = the run's epochs) is the unbiased estimator averaged over tasks.
-        """
-        eps = self.episodes(run_id)
+        """The run's summary (:func:`sandlot.traces.summary.summarize`): counts by
+        outcome, success rate and mean score over the scored episodes, tokens, pass@k."""
+        eps = self._rows(
+            f"SELECT task_id, {OUTCOME_SQL} AS outcome, score, tokens, model_calls, "
+            "tool_calls, duration FROM episodes WHERE run_id = ? ORDER BY started, rowid",
+            (run_id,),
+        )
         run = self.run(run_id) or {}
-        n = len(eps)
-        scores = [e["score"] for e in eps if e["score"] is not None]
-        by_task: dict[str, list[int]] = {}
-        for e in eps:
-            by_task.setdefault(e["task_id"], []).append(int(e["success"] == 1))
-        per_task = {t: int(any(v)) for t, v in by_task.items()}
-        out: dict[str, Any] = {
-            "run_id": run_id,
-            "n": n,
-            "episodes": n,
-            "tasks": len(by_task),
-            "done": sum(e["status"] == "done" for e in eps),
-            "errors": sum(e["status"] == "error" for e in eps),
-            "interrupted": sum(e["status"] == "interrupted" for e in eps),
-            "running": sum(e["status"] == "running" for e in eps),
-            "success_rate": sum(e["success"] == 1 for e in eps) / n if n else 0.0,
-            "mean_score": sum(scores) / len(scores) if scores else 0.0,
-            "tokens": sum(e["tokens"] or 0 for e in eps),
-            "model_calls": sum(e["model_calls"] or 0 for e in eps),
-            "tool_calls": sum(e["tool_calls"] or 0 for e in eps),
-            "duration": sum(e["duration"] or 0.0 for e in eps),
-            "pass_at_k": sum(per_task.values()) / len(per_task) if per_task else 0.0,
-            "per_task": per_task,
-        }
-        k = int(run.get("epochs") or 0) or max((len(v) for v in by_task.values()), default=1)
-        if k > 1 and by_task:
-            out[f"pass@{k}"] = sum(
-                pass_at_k_estimate(len(v), sum(v), k) for v in by_task.values()
-            ) / len(by_task)
-        return out
+        epochs = int(run.get("epochs") or 0) or 1
+        return summarize(eps, run_id=run_id, epochs=epochs)
 
 
 def _decode(row: dict[str, Any], column: str) -> dict[str, Any]:

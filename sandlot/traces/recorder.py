@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["EpisodeRecorder", "NullRecorder", "Span"]
@@ -73,10 +73,31 @@ class EpisodeRecorder:
         self.issued = seq + 1
         return seq
 
+    def skip_to(self, seq: int) -> None:
+        """Number the next event ``seq`` or later: a resume leaves room for the events its
+        checkpoint covers, so that one lost in a kill can be written again under its own
+        number."""
+        if seq > self.issued:
+            self._counter = itertools.count(seq)
+            self.issued = seq
+
+    def stored_seqs(self) -> set[int] | None:
+        """The seqs of this episode's events on disk; None when this recorder stores
+        nothing."""
+        return None
+
     def supersede(self, from_seq: int) -> None:
         """Mark this episode's events from ``from_seq`` up to this recorder's start as
         replaced: a resume re-runs that work (see sandlot.agents.restore). Kept, not
         counted. Recorders that store nothing have nothing to mark."""
+
+    def message_refs(self, messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        """What a ``model_call`` payload records of the messages sent: here the list
+        itself (``{"messages": [...]}``); a recorder with a store keeps each message once
+        and returns a reference to them (``{"message_refs": ...}``, see
+        :mod:`sandlot.traces.messages`). Merge it into the payload:
+        ``{**rec.message_refs(request.messages), ...}``."""
+        return {"messages": list(messages)}
 
     def event(
         self,

@@ -15,13 +15,14 @@ EVENT_KINDS = (
     "node",  # a LangGraph node run (planner, retriever, executor, finish)
     "plan",  # a plan or re-plan: steps and why
     "retrieval",  # ranked tools for a step, the top k offered, hit or miss
-    "model_call",  # messages, tools offered, response, tokens, latency
+    "model_call",  # message refs (see the messages table), tools offered, response, ...
     "tool_call",  # arguments, result or error, duration
     "check",  # one checklist verdict
     "answer",  # the final answer
     "error",  # an error that ended or disturbed the episode
     "sandbox",  # sandbox lifecycle (backend, acquire, close)
     "replay",  # replay comparison of a tool result
+    "gap",  # events a kill lost that a resume could not write again
 )
 
 SCHEMA_SQL = """
@@ -49,8 +50,8 @@ CREATE TABLE IF NOT EXISTS episodes (
     run_id TEXT REFERENCES runs(id),
     task_id TEXT,
     epoch INTEGER DEFAULT 0,
-    status TEXT,             -- running / done / error / interrupted
-    success INTEGER,         -- 1 / 0; NULL until scored
+    status TEXT,             -- running / done / error / interrupted (the lifecycle)
+    success INTEGER,         -- 1 when the outcome is 'passed', else 0; NULL until it ends
     score REAL,
     steps INTEGER DEFAULT 0,
     model_calls INTEGER DEFAULT 0,
@@ -72,7 +73,10 @@ CREATE TABLE IF NOT EXISTS episodes (
     replay_of TEXT,          -- the episode this one replays
     thread_id TEXT,          -- LangGraph checkpoint thread, for resume
     pid INTEGER,             -- the process writing it (started or resumed it), so that
-    host TEXT                -- a crash is detected even when its run row is finished
+    host TEXT,               -- a crash is detected even when its run row is finished
+    outcome TEXT,            -- passed / failed / gave_up / budget / error / interrupted
+    end_reason TEXT          -- answered / plan_finished / budget / gave_up / model_error /
+                             -- error / interrupted (sandlot.environments.trajectory)
 );
 CREATE INDEX IF NOT EXISTS episodes_run ON episodes(run_id);
 CREATE INDEX IF NOT EXISTS episodes_task ON episodes(task_id);
@@ -109,5 +113,13 @@ CREATE TABLE IF NOT EXISTS tasks (
     environment TEXT,
     definition TEXT,         -- JSON of the Task as run
     PRIMARY KEY (run_id, task_id)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    episode_id TEXT,
+    n INTEGER,               -- the message's number within the episode, from 0
+    hash BLOB,               -- digest of the message as stored, so it is stored once
+    message TEXT,            -- JSON (redacted); a long string an event holds is null here
+    refs TEXT,               -- JSON [[path in message, event seq, path in payload], ...]
+    PRIMARY KEY (episode_id, n)
 );
 """

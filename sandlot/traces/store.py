@@ -15,17 +15,20 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from sandlot.environments.trajectory import OUTCOMES, SUBMIT_TOOL
 from sandlot.traces.errors import TraceFileError
+from sandlot.traces.messages import MESSAGE_REFS, MessageLog
 from sandlot.traces.query import TraceReader
 from sandlot.traces.recorder import EpisodeRecorder
 from sandlot.traces.redact import Redactor
 from sandlot.traces.schema import SCHEMA_SQL, SCHEMA_VERSION
+from sandlot.traces.summary import OUTCOME_SQL
 from sandlot.traces.writer import TraceWriter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +47,53 @@ _CHECK_KEYS = {
     "evidence",
     "skipped_reason",
 }
+
+
+def _from_events(column: str, kind: str, value: str = "count(*)", where: str = "") -> str:
+    return (
+        f"{column} = (SELECT {value} FROM events v WHERE v.episode_id = episodes.id "
+        f"AND v.kind = '{kind}' AND v.superseded IS NULL{where})"
+    )
+
+
+# json_valid first: one payload that is not JSON must not stop the whole update
+# total(), a float, never overflows where sum() would fail the update (and the file's
+# opening) on counts near 2**63; the cast back clamps
+_TOKENS = (
+    "CAST(total(CASE WHEN json_valid(v.payload) "
+    "THEN json_extract(v.payload, '$.usage.{}') END) AS INTEGER)"
+)
+_NOT_SUBMIT = f" AND v.name != '{SUBMIT_TOOL}'"
+# An episode that never finished: its outcome is 'interrupted' and its counters are what
+# its trace events show (the events are the part of its record that reached the disk).
+INTERRUPT_EPISODE_SQL = (
+    "UPDATE episodes SET status = 'interrupted', outcome = 'interrupted', "
+    "end_reason = 'interrupted', success = 0, ended = coalesce(ended, ?), "
+    + ", ".join(
+        [
+            _from_events("model_calls", "model_call"),
+            _from_events("tool_calls", "tool_call", where=_NOT_SUBMIT),
+            _from_events(
+                "tool_errors",
+                "tool_call",
+                where=_NOT_SUBMIT
+                + " AND json_valid(v.payload) AND json_extract(v.payload, '$.ok') = 0",
+            ),
+            _from_events("prompt_tokens", "model_call", _TOKENS.format("prompt_tokens")),
+            _from_events("completion_tokens", "model_call", _TOKENS.format("completion_tokens")),
+            _from_events(
+                "tokens",
+                "model_call",
+                _TOKENS.format("prompt_tokens") + " + " + _TOKENS.format("completion_tokens"),
+            ),
+        ]
+    )
+    + " WHERE id = ? AND status = 'running'"
+)
+
+
+# events whose long strings (a tool's output, the model's reply) messages refer to
+_NOTED_KINDS = frozenset({"tool_call", "model_call"})
 
 
 def _new_id() -> str:
@@ -79,12 +129,29 @@ class StoreRecorder(EpisodeRecorder):
         self._store = store
         self._queue_event = store._require_writer().event  # bound once: the hot path
         self._json = store.redactor.json
+        # A recorder that continues an episode (start_seq > 0) first reads the messages
+        # the episode stored before, so that none is stored twice.
+        self._messages = MessageLog(
+            episode_id, store.redactor, store._exec, store._rows, resumed=start_seq > 0
+        )
 
     def emit(self, seq, parent, ts, kind, name, payload, duration) -> None:  # type: ignore[override]
+        if kind in _NOTED_KINDS:
+            self._messages.note_event(seq, kind, payload)
         self._queue_event(
             (self.episode_id, seq, parent, ts, kind, name, self._json(payload), duration)
         )
         self._store._dirty = True  # after the put: a concurrent read's flush then covers it
+
+    def message_refs(self, messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        """Store the messages this episode has not stored yet (each once, in the
+        ``messages`` table) and return the reference a model_call payload carries:
+        ``{"message_refs": [...]}`` (see :mod:`sandlot.traces.messages`)."""
+        return {MESSAGE_REFS: self._messages.refs(messages)}
+
+    def stored_seqs(self) -> set[int]:
+        rows = self._store._rows("SELECT seq FROM events WHERE episode_id = ?", (self.episode_id,))
+        return {r["seq"] for r in rows}
 
     def supersede(self, from_seq: int) -> None:
         if from_seq < self.start_seq:
@@ -173,12 +240,13 @@ class TraceStore(TraceReader):
         try:
             if writer is not None and not writer.closed:
                 now = time.time()
-                for table, ids in (("episodes", self._own_episodes), ("runs", self._own_runs)):
-                    for key in sorted(ids):
-                        writer.execute(
-                            f"UPDATE {table} SET status = 'interrupted', ended = ? WHERE id = ? AND status = 'running'",
-                            (now, key),
-                        )
+                for key in sorted(self._own_episodes):
+                    writer.execute(INTERRUPT_EPISODE_SQL, (now, key))
+                for key in sorted(self._own_runs):
+                    writer.execute(
+                        "UPDATE runs SET status = 'interrupted', ended = ? WHERE id = ? AND status = 'running'",
+                        (now, key),
+                    )
                 writer.close()
         finally:
             super().close()
@@ -288,8 +356,8 @@ class TraceStore(TraceReader):
         self,
         episode_id: str,
         *,
-        status: str,
-        success: bool | None = None,
+        outcome: str,
+        end_reason: str | None = None,
         score: float | None = None,
         steps: int = 0,
         model_calls: int = 0,
@@ -303,11 +371,13 @@ class TraceStore(TraceReader):
         sandbox_backend: str | None = None,
         duration: float | None = None,
     ) -> None:
-        """Record how an episode ended. Only a 'done' episode can be a success."""
+        """Record how an episode ended: its ``outcome`` (one of OUTCOMES, decided by
+        :func:`sandlot.environments.trajectory.decide_outcome`) and what it spent; the
+        lifecycle ``status`` and ``success`` follow from the outcome."""
         self.update_episode(
             episode_id,
-            status=status,
-            success=success,
+            outcome=outcome,
+            end_reason=end_reason,
             score=score,
             steps=steps,
             model_calls=model_calls,
@@ -327,11 +397,20 @@ class TraceStore(TraceReader):
     def update_episode(self, episode_id: str, **columns: Any) -> None:
         """Set columns of an episode (dicts and lists stored as JSON, text redacted).
 
-        ``success`` is stored as 1 only for an episode whose status is (or is being set
-        to) 'done': an errored or interrupted episode is never a success.
+        ``success`` and the lifecycle ``status`` of a finished episode are never set
+        alone: they follow from ``outcome`` (only 'passed' is a success).
         """
-        if "success" in columns and columns["success"] is not None:
-            columns["success"] = int(bool(columns["success"]))
+        if "success" in columns:
+            raise ValueError(
+                "set the episode's outcome (passed, failed, ...), not success: success "
+                "follows from the outcome"
+            )
+        if "outcome" in columns:
+            outcome = columns["outcome"]
+            if outcome not in OUTCOMES:
+                raise ValueError(f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}")
+            columns["success"] = int(outcome == "passed")
+            columns["status"] = outcome if outcome in ("error", "interrupted") else "done"
         self._update("episodes", episode_id, columns, self._own_episodes)
 
     def _update(self, table: str, key: str, columns: dict[str, Any], owned: set[str]) -> None:
@@ -342,16 +421,8 @@ class TraceStore(TraceReader):
             raise ValueError(
                 f"{table} has no column(s) {', '.join(unknown)}; known: {', '.join(sorted(self._columns[table]))}"
             )
-        sets, values = [], []
-        for name, value in columns.items():
-            if name == "success" and value == 1:
-                done = columns.get("status")
-                # The row's current status when this update does not set one.
-                sets.append("success = CASE WHEN coalesce(?, status) = 'done' THEN 1 ELSE 0 END")
-                values.append(done)
-                continue
-            sets.append(f"{name} = ?")
-            values.append(self._value(value))
+        sets = [f"{name} = ?" for name in columns]
+        values = [self._value(value) for value in columns.values()]
         self._exec(f"UPDATE {table} SET {', '.join(sets)} WHERE id = ?", (*values, key))
         if "status" in columns:
             (owned.add if columns["status"] == "running" else owned.discard)(key)
@@ -359,7 +430,9 @@ class TraceStore(TraceReader):
     def _value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.redactor.text(value)
-        if value is None or isinstance(value, int | float | bytes):
+        if isinstance(value, int):  # SQLite's INTEGER is 64-bit: clamped, never a lost row
+            return min(max(value, -(2**63)), 2**63 - 1)
+        if value is None or isinstance(value, float | bytes):
             return value
         return self.redactor.json(value)
 
@@ -434,6 +507,11 @@ def _prepare(path: Path) -> dict[str, set[str]]:
                 (str(SCHEMA_VERSION),),
             )
             _recover(conn)
+            # rows from before the outcome column: theirs, from status, success and error
+            conn.execute(
+                f"UPDATE episodes SET outcome = {OUTCOME_SQL} "
+                "WHERE outcome IS NULL AND status != 'running'"
+            )
         return {t: set(db[t].columns_dict) for t in ("runs", "episodes")}
     finally:
         conn.close()
@@ -470,10 +548,7 @@ def _recover(conn: sqlite3.Connection) -> None:
     ).fetchall()
     for episode_id, pid, host in episodes:
         if dead(pid, host):
-            conn.execute(
-                "UPDATE episodes SET status = 'interrupted', success = 0, ended = coalesce(ended, ?) WHERE id = ?",
-                (now, episode_id),
-            )
+            conn.execute(INTERRUPT_EPISODE_SQL, (now, episode_id))
     for run_id, pid, host in conn.execute(
         "SELECT id, pid, host FROM runs WHERE status = 'running'"
     ).fetchall():

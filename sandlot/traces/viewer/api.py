@@ -16,9 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sandlot.traces.messages import MESSAGE_REFS, load_messages, resolve_payload_messages
+from sandlot.traces.summary import SCORED_SQL, outcome_sql
 from sandlot.traces.viewer.compare import compare_episodes
 from sandlot.traces.viewer.db import ConnectionPool
 from sandlot.traces.viewer.summaries import (
+    PAYLOAD_LIMIT,
     STEP_FAILED_PREFIX,
     cut_long_strings,
     loads,
@@ -33,6 +36,7 @@ SORTABLE = (
     "task_id",
     "epoch",
     "status",
+    "outcome",
     "success",
     "score",
     "steps",
@@ -108,6 +112,11 @@ class ViewerAPI:
         has = "superseded" in columns
         self._list_columns = _LIST_COLUMNS + (", superseded" if has else ", NULL AS superseded")
         self._live = " AND superseded IS NULL" if has else ""
+        # Episodes with their outcome, however old the file (summary.outcome_sql).
+        have = {r["name"] for r in self._rows("PRAGMA table_info(episodes)")}
+        outcome = outcome_sql(column="outcome" in have)
+        reason = "end_reason" if "end_reason" in have else "NULL"
+        self._episodes = f"(SELECT *, {outcome} AS o, {reason} AS end_reason_ FROM episodes)"
 
     def close(self) -> None:
         self._pool.close()
@@ -123,21 +132,31 @@ class ViewerAPI:
 
     # --- runs ------------------------------------------------------------------------
 
+    # Errored and interrupted episodes are counted apart, never averaged in: success and
+    # mean score are over the scored outcomes, as in summary.summarize.
     _RUN_SQL = (
         "SELECT r.id, r.started, r.ended, r.status, r.model, r.agent, r.kind, r.parent_run, "
-        "r.n_tasks, r.epochs, count(e.id) AS episodes, sum(e.status = 'error') AS errors, "
-        "sum(e.status = 'interrupted') AS interrupted, CASE WHEN count(e.id) > 0 THEN avg(coalesce(e.success, 0)) END AS success_rate, "
-        "avg(e.score) AS mean_score, sum(e.tokens) AS tokens, sum(e.duration) AS episode_time "
-        "FROM runs r LEFT JOIN episodes e ON e.run_id = r.id"
+        "r.n_tasks, r.epochs, count(e.id) AS episodes, sum(e.o = 'error') AS errors, "
+        "sum(e.o = 'interrupted') AS interrupted, "
+        f"sum(e.o IN {SCORED_SQL}) AS scored, "
+        f"avg(CASE WHEN e.o IN {SCORED_SQL} THEN e.o = 'passed' END) AS success_rate, "
+        f"avg(CASE WHEN e.o IN {SCORED_SQL} THEN e.score END) AS mean_score, "
+        # total(), not sum(): two token counts near 2**63 (the store clamps there) would
+        # make sum() fail the whole list with "integer overflow"
+        "CASE WHEN count(e.tokens) > 0 THEN CAST(total(e.tokens) AS INTEGER) END AS tokens, "
+        "sum(e.duration) AS episode_time "
+        "FROM runs r LEFT JOIN {episodes} e ON e.run_id = r.id"
     )
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run, newest first, with success rate, mean score, tokens and times."""
-        return self._rows(self._RUN_SQL + " GROUP BY r.id ORDER BY r.started DESC")
+        sql = self._RUN_SQL.replace("{episodes}", self._episodes)
+        return self._rows(sql + " GROUP BY r.id ORDER BY r.started DESC")
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         """One run with its aggregates and its config (JSON, secrets already removed)."""
-        rows = self._rows(self._RUN_SQL + " WHERE r.id = ? GROUP BY r.id", (run_id,))
+        sql = self._RUN_SQL.replace("{episodes}", self._episodes)
+        rows = self._rows(sql + " WHERE r.id = ? GROUP BY r.id", (run_id,))
         if not rows:
             return None
         rows[0]["config"] = loads(self._value("SELECT config FROM runs WHERE id = ?", (run_id,)))
@@ -151,6 +170,7 @@ class ViewerAPI:
         status: str | None = None,
         model: str | None = None,
         success: str | None = None,
+        outcome: str | None = None,
         sort: str = "started",
         desc: bool = False,
         limit: int = 100,
@@ -171,7 +191,7 @@ class ViewerAPI:
         if task:
             where.append("task_id LIKE ? ESCAPE '\\'")
             params.append(f"%{_like_escape(task)}%")
-        for column, value in (("status", status), ("model", model)):
+        for column, value in (("status", status), ("model", model), ("o", outcome)):
             if value:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -180,25 +200,27 @@ class ViewerAPI:
             params.append(int(success))
         clause = " AND ".join(where)
         order = f"{sort} {'DESC' if desc else 'ASC'} NULLS LAST, rowid"
-        total = self._value(f"SELECT count(*) FROM episodes WHERE {clause}", params)
+        total = self._value(f"SELECT count(*) FROM {self._episodes} WHERE {clause}", params)
         rows = self._rows(
-            "SELECT id, task_id, epoch, status, success, score, steps, model_calls, tool_calls, "
-            "tool_errors, tokens, duration, model, agent, error, replay_of, started "
-            f"FROM episodes WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+            "SELECT id, task_id, epoch, status, o AS outcome, end_reason_ AS end_reason, success, "
+            "score, steps, model_calls, tool_calls, tool_errors, tokens, duration, model, agent, "
+            f"error, replay_of, started FROM {self._episodes} WHERE {clause} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         facets = {
             c: [
                 r["v"]
                 for r in self._rows(
-                    f"SELECT DISTINCT {c} AS v FROM episodes WHERE run_id = ? AND {c} IS NOT NULL "
-                    "ORDER BY 1 LIMIT 500",
+                    f"SELECT DISTINCT {c} AS v FROM {self._episodes} WHERE run_id = ? "
+                    f"AND {c} IS NOT NULL ORDER BY 1 LIMIT 500",
                     (run_id,),
                 )
             ]
-            for c in ("status", "model", "task_id")
+            for c in ("status", "model", "task_id", "o")
         }
         facets["task"] = facets.pop("task_id")
+        facets["outcome"] = facets.pop("o")
         return {"total": total, "rows": rows, "facets": facets}
 
     def stats(self, run_id: str, *, max_points: int = 20_000) -> dict[str, Any]:
@@ -206,13 +228,16 @@ class ViewerAPI:
         scores = [
             r["score"]
             for r in self._rows(
-                "SELECT score FROM episodes WHERE run_id = ? AND score IS NOT NULL", (run_id,)
+                f"SELECT score FROM {self._episodes} WHERE run_id = ? AND score IS NOT NULL "
+                f"AND o IN {SCORED_SQL}",
+                (run_id,),
             )
         ]
         per_task = self._rows(
-            "SELECT task_id, avg(coalesce(success, 0)) AS success_rate, avg(score) AS mean_score, "
-            "count(*) AS n FROM episodes WHERE run_id = ? GROUP BY task_id ORDER BY task_id "
-            "LIMIT 500",
+            f"SELECT task_id, avg(CASE WHEN o IN {SCORED_SQL} THEN o = 'passed' END) "
+            f"AS success_rate, avg(CASE WHEN o IN {SCORED_SQL} THEN score END) AS mean_score, "
+            f"count(*) AS n FROM {self._episodes} WHERE run_id = ? GROUP BY task_id "
+            "ORDER BY task_id LIMIT 500",
             (run_id,),
         )
         # Durations come from the events' own column: reading a latency out of every
@@ -240,11 +265,12 @@ class ViewerAPI:
     def episode(self, episode_id: str) -> dict[str, Any] | None:
         """An episode's row (without the final state), checklist, event counts by kind
         and time span (``t0``, ``t1``)."""
-        rows = self._rows("SELECT * FROM episodes WHERE id = ?", (episode_id,))
+        rows = self._rows(f"SELECT * FROM {self._episodes} WHERE id = ?", (episode_id,))
         if not rows:
             return None
         ep = rows[0]
         ep.pop("final_state", None)
+        ep["outcome"], ep["end_reason"] = ep.pop("o"), ep.pop("end_reason_")
         ep["checks"] = self._rows(
             "SELECT item_id, description, kind, passed, weight, required, evidence, "
             "skipped_reason FROM checks WHERE episode_id = ? ORDER BY id",
@@ -301,7 +327,8 @@ class ViewerAPI:
 
     def event(self, episode_id: str, seq: int, *, full: bool = False) -> dict[str, Any] | None:
         """One event with its payload. Strings over ``PAYLOAD_LIMIT`` characters are cut
-        (``cut`` says how many) unless ``full``."""
+        (``cut`` says how many) unless ``full``; lists and objects nested deeper than
+        ``DEPTH_LIMIT`` levels are shown as ``TOO_DEEP``."""
         rows = self._rows(
             "SELECT seq, parent, ts, kind, name, duration, payload FROM events "
             "WHERE episode_id = ? AND seq = ?",
@@ -311,9 +338,35 @@ class ViewerAPI:
             return None
         event = rows[0]
         payload = loads(event["payload"])
+        if event["kind"] == "model_call" and isinstance(payload, dict):
+            self._with_messages(episode_id, payload)
         event["summary"], event["status"] = summarize(event["kind"], event["name"], payload)
-        event["payload"], event["cut"] = (payload, 0) if full else cut_long_strings(payload)
+        # Even in full, what is nested past DEPTH_LIMIT levels is not sent (not counted
+        # in ``cut``: showing "all" could not show more).
+        event["payload"], event["cut"] = cut_long_strings(payload, None if full else PAYLOAD_LIMIT)
         return event
+
+    def _with_messages(self, episode_id: str, payload: dict[str, Any]) -> None:
+        """Put the messages a model call sent into its payload (``messages``), resolved
+        from its ``message_refs`` (sandlot.traces.messages); a reference that cannot be
+        read leaves the payload as it is."""
+        if "messages" in payload or MESSAGE_REFS not in payload:
+            return
+        try:
+            messages = resolve_payload_messages(self._rows, episode_id, payload)
+        except (ValueError, sqlite3.Error):
+            return
+        if messages is not None:
+            payload["messages"] = messages
+
+    def messages(self, episode_id: str) -> dict[str, Any]:
+        """Every message an episode's model calls sent, by number (as text: JSON keys),
+        for a page that resolves ``message_refs`` itself (an export)."""
+        try:
+            stored = load_messages(self._rows, episode_id)
+        except sqlite3.OperationalError:  # a trace from before the messages table
+            return {}
+        return {str(n): m for n, m in stored.items()}
 
     def children(
         self, episode_id: str, parent: int | None, *, offset: int = 0, limit: int = 200

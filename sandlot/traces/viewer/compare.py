@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from sandlot.traces.viewer.summaries import loads, summarize
+from sandlot.traces.viewer.summaries import cap_depth, loads, summarize
 
 __all__ = ["compare_episodes", "episode_actions"]
 
@@ -29,8 +29,11 @@ def _canonical(arguments: Any) -> str:
     value = loads(arguments) if isinstance(arguments, str) else arguments
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # a value orjson cannot encode (a NaN is fine, a set is not)
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    except TypeError:  # a value orjson cannot encode (a NaN is fine, a set is not; > 254 levels)
+        try:
+            return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        except RecursionError:
+            return json.dumps(cap_depth(value), sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _fields(kind: str, name: str, p: dict[str, Any]) -> dict[str, Any]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from sandlot.traces.viewer.api import ViewerAPI
 from sandlot.traces.viewer.server import STATIC
-from sandlot.traces.viewer.summaries import cut_long_strings
+from sandlot.traces.viewer.summaries import cut_long_strings, dumps_for_page
 
 __all__ = ["EXPORT_STRING_LIMIT", "build_episode_html", "embed_json", "export_episode_html"]
 
@@ -39,8 +38,9 @@ _EMBED_ESCAPES = {
 
 
 def embed_json(data: Any) -> str:
-    """JSON text that is safe inside a ``<script type="application/json">`` element."""
-    text = json.dumps(data, default=str, ensure_ascii=False)
+    """JSON text that is safe inside a ``<script type="application/json">`` element
+    (and always encodable: see :func:`dumps_for_page`)."""
+    text = dumps_for_page(data)
     return re.sub("[<>&\u2028\u2029]", lambda m: _EMBED_ESCAPES[m.group()], text)
 
 
@@ -68,6 +68,11 @@ def build_episode_html(api: ViewerAPI, episode_id: str) -> str:
         "events": events,
         "payloads": payloads,
         "steps": api.steps(episode_id),
+        # each message once; the page resolves a model call's message_refs from these
+        "messages": {
+            n: cut_long_strings(m, EXPORT_STRING_LIMIT)[0]
+            for n, m in api.messages(episode_id).items()
+        },
     }
 
     page = (STATIC / "index.html").read_text(encoding="utf-8")

@@ -9,7 +9,6 @@ its own domain at 127.0.0.1 (DNS rebinding).
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandlot.traces.viewer.api import ViewerAPI, ViewerError
+from sandlot.traces.viewer.summaries import dumps_for_page
 
 __all__ = ["SECURITY_HEADERS", "STATIC", "ViewerServer", "route", "serve"]
 
@@ -94,6 +94,7 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
                 status=_one(q, "status"),
                 model=_one(q, "model"),
                 success=_one(q, "success"),
+                outcome=_one(q, "outcome"),
                 sort=_one(q, "sort") or "started",
                 desc=_one(q, "desc") == "1",
                 limit=_int(q, "limit", 100),
@@ -158,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, data: Any, **headers: str) -> None:
-        body = json.dumps(data, default=str, ensure_ascii=False).encode()
+        body = dumps_for_page(data).encode()  # never fails on deep or unencodable text
         self._send(status, body, "application/json; charset=utf-8", **headers)
 
     def _host_ok(self) -> bool:

@@ -4,6 +4,11 @@ Lists (timeline, span tree) carry a summary and a status instead of the payload,
 page of rows stays small however big the model calls and tool outputs are; the full
 payload is fetched when one event is opened. Summaries are computed here, once, for the
 server and for the standalone export alike.
+
+Nothing in a payload may fail a page: JSON nested deeper than the decoders go comes back
+as its text, what is nested deeper than :data:`DEPTH_LIMIT` levels is shown as
+:data:`TOO_DEEP`, and text that cannot be encoded (a lone surrogate) is cleaned where
+the page is written (:func:`dumps_for_page`).
 """
 
 from __future__ import annotations
@@ -13,21 +18,30 @@ from typing import Any
 
 import orjson
 
+from sandlot.environments.trajectory import STEP_FAILED
+from sandlot.traces.redact import clean_text
+
 __all__ = [
+    "DEPTH_LIMIT",
     "PAYLOAD_LIMIT",
     "STEP_FAILED_PREFIX",
     "SUMMARY_LIMIT",
+    "TOO_DEEP",
+    "cap_depth",
     "cut_long_strings",
+    "dumps_for_page",
     "loads",
     "summarize",
 ]
 
 PAYLOAD_LIMIT = 20_000  # characters of one string value sent before "show all"
 SUMMARY_LIMIT = 200
+DEPTH_LIMIT = 100  # levels of lists and objects shown; deeper ones become TOO_DEEP
+TOO_DEEP = f"… [nested deeper than {DEPTH_LIMIT} levels: not shown]"
 
-# The executor's convention for a step the model gave up on (sandlot.agents.executor);
-# repeated here because traces know nothing of agents.
-STEP_FAILED_PREFIX = "STEP FAILED"
+# The executor's convention for a step the model gave up on, defined once with the
+# episode record.
+STEP_FAILED_PREFIX = STEP_FAILED
 
 
 def loads(text: Any) -> Any:
@@ -40,12 +54,40 @@ def loads(text: Any) -> Any:
         pass
     try:
         return json.loads(text)  # NaN and Infinity, which orjson refuses
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past both decoders
         return text
 
 
+def cap_depth(value: Any, limit: int = DEPTH_LIMIT) -> Any:
+    """A copy of ``value`` with the lists and objects nested deeper than ``limit`` levels
+    replaced by :data:`TOO_DEEP`."""
+    if not isinstance(value, dict | list):
+        return value
+    if limit <= 0:
+        return TOO_DEEP
+    if isinstance(value, dict):
+        return {k: cap_depth(v, limit - 1) for k, v in value.items()}
+    return [cap_depth(v, limit - 1) for v in value]
+
+
+def dumps_for_page(value: Any) -> str:
+    """JSON text for a page or an API answer: never fails on deep values (cut at
+    :data:`DEPTH_LIMIT`) or on lone surrogates (U+FFFD)."""
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except RecursionError:
+        text = json.dumps(cap_depth(value), default=str, ensure_ascii=False)
+    return clean_text(text)
+
+
 def _short(value: Any, limit: int = 120) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except RecursionError:
+            text = json.dumps(cap_depth(value, 8), ensure_ascii=False, default=str)
     text = " ".join(text.split())  # one line
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -152,20 +194,25 @@ def _summarize(kind: str, name: str, payload: Any) -> tuple[str, str | None]:
     return text[:SUMMARY_LIMIT], status
 
 
-def cut_long_strings(value: Any, limit: int = PAYLOAD_LIMIT) -> tuple[Any, int]:
-    """Cut every string longer than ``limit`` characters (at any depth).
+def cut_long_strings(
+    value: Any, limit: int | None = PAYLOAD_LIMIT, *, depth: int = DEPTH_LIMIT
+) -> tuple[Any, int]:
+    """Cut every string longer than ``limit`` characters (at any depth; None: none),
+    and replace what is nested deeper than ``depth`` levels by :data:`TOO_DEEP`.
 
     Returns:
-        The cut copy and how many strings were cut (0: the value is whole).
+        The cut copy and how many strings were cut (0: no string was cut).
     """
     if isinstance(value, str):
-        if len(value) <= limit:
+        if limit is None or len(value) <= limit:
             return value, 0
         return f"{value[:limit]}… [{len(value) - limit:,} more characters]", 1
+    if isinstance(value, dict | list) and depth <= 0:
+        return TOO_DEEP, 0
     if isinstance(value, list):
-        items = [cut_long_strings(v, limit) for v in value]
+        items = [cut_long_strings(v, limit, depth=depth - 1) for v in value]
         return [v for v, _ in items], sum(n for _, n in items)
     if isinstance(value, dict):
-        pairs = {k: cut_long_strings(v, limit) for k, v in value.items()}
+        pairs = {k: cut_long_strings(v, limit, depth=depth - 1) for k, v in value.items()}
         return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
     return value, 0
