@@ -107,14 +107,16 @@ def build(path: Path) -> None:
         "INSERT INTO runs (id, started, ended, status, model, agent) VALUES ('one', 2, 902, 'done', 'm', 'a')"
     )
     conn.executemany(
-        "INSERT INTO episodes (id, run_id, task_id, epoch, status, success, score, model_calls, tool_calls, "
-        "tokens, duration, model, started) VALUES (?, 'big-run', ?, 0, ?, ?, ?, 5, 4, 900, ?, ?, ?)",
+        "INSERT INTO episodes (id, run_id, task_id, epoch, status, outcome, success, score, "
+        "model_calls, tool_calls, tokens, duration, model, started) "
+        "VALUES (?, 'big-run', ?, 0, ?, ?, ?, ?, 5, 4, 900, ?, ?, ?)",
         [
             (
                 f"e{i}",
                 f"task-{i % 300:03d}",
                 "error" if i % 50 == 0 else "done",
-                int(i % 3 != 0),
+                "error" if i % 50 == 0 else ("passed" if i % 3 != 0 else "failed"),
+                int(i % 3 != 0 and i % 50 != 0),
                 (i % 10) / 10,
                 1 + (i % 17) / 10,
                 f"m{i % 3}",
@@ -137,12 +139,12 @@ def build(path: Path) -> None:
         ],
     )
     conn.execute(
-        "INSERT INTO episodes (id, run_id, task_id, status, success, score, model, started) "
-        "VALUES ('huge', 'one', 'huge-task', 'done', 1, 1.0, 'm', 1)"
+        "INSERT INTO episodes (id, run_id, task_id, status, outcome, success, score, model, started) "
+        "VALUES ('huge', 'one', 'huge-task', 'done', 'passed', 1, 1.0, 'm', 1)"
     )
     conn.execute(
-        "INSERT INTO episodes (id, run_id, task_id, status, success, score, model, started) "
-        "VALUES ('huge2', 'one', 'huge-task', 'done', 1, 1.0, 'm', 2)"
+        "INSERT INTO episodes (id, run_id, task_id, status, outcome, success, score, model, started) "
+        "VALUES ('huge2', 'one', 'huge-task', 'done', 'passed', 1, 1.0, 'm', 2)"
     )
     rows = _huge_episode_rows()
     conn.executemany(

@@ -127,6 +127,8 @@ class MessageLog:
         self._loaded = not resumed
         self._next = 0
         self._by_raw: dict[bytes, int] = {}  # digest of the message as given → number
+        # id of a message object seen → (the object, kept so the id is not reused; number)
+        self._by_id: dict[int, tuple[Mapping[str, Any], int]] = {}
         self._by_stored: dict[bytes, int] = {}  # digest of the message as stored → number
         self._long: dict[str, tuple[int, Path]] = {}  # long string → (event seq, path)
 
@@ -160,10 +162,17 @@ class MessageLog:
         """Store the messages not yet stored for this episode; their reference, in order."""
         numbers = []
         for message in messages:
+            # The executor sends the same conversation objects call after call: knowing
+            # them by identity spares encoding the whole conversation again each time.
+            seen = self._by_id.get(id(message))
+            if seen is not None and seen[0] is message:
+                numbers.append(seen[1])
+                continue
             key = _digest(dumps(message))
             n = self._by_raw.get(key)
             if n is None:
                 n = self._by_raw[key] = self._store(message)
+            self._by_id[id(message)] = (message, n)
             numbers.append(n)
         return encode_ranges(numbers)
 

@@ -112,9 +112,14 @@ class ViewerAPI:
         has = "superseded" in columns
         self._list_columns = _LIST_COLUMNS + (", superseded" if has else ", NULL AS superseded")
         self._live = " AND superseded IS NULL" if has else ""
-        # Episodes with their outcome, however old the file (summary.outcome_sql).
+        # Episodes with their outcome, however old the file (summary.outcome_sql). A store
+        # fills in the outcome of old rows when it opens a file for writing: only a file
+        # never opened so since needs the expression, which costs a scan per query.
         have = {r["name"] for r in self._rows("PRAGMA table_info(episodes)")}
-        outcome = outcome_sql(column="outcome" in have)
+        legacy = "outcome" not in have or self._value(
+            "SELECT 1 FROM episodes WHERE outcome IS NULL AND status != 'running' LIMIT 1"
+        )
+        outcome = outcome_sql(column="outcome" in have) if legacy else "outcome"
         reason = "end_reason" if "end_reason" in have else "NULL"
         self._episodes = f"(SELECT *, {outcome} AS o, {reason} AS end_reason_ FROM episodes)"
 
