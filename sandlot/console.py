@@ -43,6 +43,9 @@ OUTCOME_STYLE = {
 }
 
 
+_LABELS = {"pass_at_k": "tasks with a pass", "scored": "scored (averaged below)"}
+
+
 def outcome_text(outcome: str | None) -> str:
     word = outcome or "running"
     return f"[{OUTCOME_STYLE.get(word, 'default')}]{word}[/]"
@@ -76,7 +79,7 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
     totals.add_column("metric")
     totals.add_column("value", justify="right")
     for key, value in summary.items():
-        if key == "per_task":
+        if key == "per_task" or (key == "running" and not value):
             continue
         if value is None:
             value = "-"  # nothing scored: no rate
@@ -84,7 +87,7 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
             value = f"{value:.1%}"
         elif key == "duration":
             value = f"{value:.2f} s"
-        label = key.replace("_", " ")
+        label = _LABELS.get(key, key.replace("_", " "))
         if key in OUTCOME_STYLE or key == "errors":
             label = outcome_text("error" if key == "errors" else key)
         totals.add_row(label, _fmt(value))

@@ -219,9 +219,7 @@ def test_the_null_recorder_keeps_the_messages_inline():
 # --- whole episodes -----------------------------------------------------------------------
 
 
-def test_a_model_calls_messages_resolve_to_exactly_what_the_model_was_sent(
-    tmp_path, store_task
-):
+def test_a_model_calls_messages_resolve_to_exactly_what_the_model_was_sent(tmp_path, store_task):
     model = RecordingOracle()
     db = tmp_path / "t.db"
     episode_id = _in_a_thread(_run(db, store_task, model))
