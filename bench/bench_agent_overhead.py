@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandlot.agents.runner import run
+from sandlot.agents.running.runner import run
 from sandlot.environments.loader import load_tasks
 
 

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from sandlot import load_tasks, run
-from sandlot.agents.checkpoints import open_checkpointer
 from sandlot.agents.models.scripted import ScriptedModel
+from sandlot.agents.running.checkpoints import open_checkpointer
 
 __all__ = ["big_message_episode", "disk_usage", "main", "oracle_store_run"]
 

@@ -9,6 +9,10 @@ traces (``TraceStore``) and what comes after a run (``resume_run``, ``replay_epi
 
 from typing import Any
 
+from sandlot.agents.after.replay import replay_episode
+from sandlot.agents.after.rescore import rescore
+from sandlot.agents.after.resume import resume_run
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models import (
     Model,
     ModelError,
@@ -20,12 +24,8 @@ from sandlot.agents.models import (
     ScriptedModel,
     make_model,
 )
-from sandlot.agents.replay import replay_episode
-from sandlot.agents.rescore import rescore
-from sandlot.agents.results import EpisodeResult, RunResult
-from sandlot.agents.resume import resume_run
-from sandlot.agents.runner import run, run_episode
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.results import EpisodeResult, RunResult
+from sandlot.agents.running.runner import run, run_episode
 from sandlot.environments.base import Environment, make_environment, register_environment
 from sandlot.environments.checklist import ScoreReport, score_episode
 from sandlot.environments.loader import TaskFileError, load_tasks

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["app"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="sandlot",
@@ -282,7 +282,7 @@ def run_cmd(
 ) -> None:
     """Run agent episodes for task files, record every trajectory to --db, score each
     against its checklist, and print a summary table."""
-    from sandlot.agents.runner import run as run_tasks
+    from sandlot.agents.running.runner import run as run_tasks
     from sandlot.console import print_run_summary
 
     _choice(agent, ("plan-execute", "single"), "--agent")
@@ -290,7 +290,7 @@ def run_cmd(
     if tools:
         env_options["extra_tools"] = _extra_tools(tools)
     if resume:
-        from sandlot.agents.resume import ResumeError, resume_run
+        from sandlot.agents.after.resume import ResumeError, resume_run
 
         resumed_model = _make_model(model, base_url=base_url, api_key=api_key) if model else None
         resumed_judge = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
@@ -316,7 +316,7 @@ def run_cmd(
     the_model = _make_model(model or "oracle", base_url=base_url, api_key=api_key)
     judge_model = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
     _check_clashes({t.environment for t in tasks}, env_options.get("extra_tools") or [])
-    from sandlot.agents.runtime import AgentConfig
+    from sandlot.agents.graph.runtime import AgentConfig
 
     config = AgentConfig(agent=agent, k=k, max_model_calls=max_model_calls)  # type: ignore[arg-type]
     with _trace_file("--db"), _progress(len(tasks) * epochs, quiet) as advance:
@@ -387,7 +387,7 @@ def replay_cmd(
 ) -> None:
     """Re-run an episode with its recorded model outputs and fresh tools; report the first
     tool result that differs from the recorded one (exit 1) or that the replay matched."""
-    from sandlot.agents.replay import ReplayError, replay_episode
+    from sandlot.agents.after.replay import ReplayError, replay_episode
     from sandlot.console import console, outcome_text
 
     try:
@@ -430,7 +430,7 @@ def score_cmd(
     could not be re-checked and why."""
     from rich.table import Table
 
-    from sandlot.agents.rescore import rescore
+    from sandlot.agents.after.rescore import rescore
     from sandlot.console import console, outcome_text
 
     loaded = _load_tasks(tasks)
@@ -494,5 +494,16 @@ def export_cmd(
     typer.echo(f"wrote {out}")
 
 
+def main() -> None:
+    """The ``sandlot`` command: a UserError that no command turned into a usage message
+    is printed as one (exit 2), never as a traceback."""
+    from sandlot.errors import UserError
+
+    try:
+        app()
+    except UserError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from None
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

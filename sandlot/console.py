@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.agents.results import RunResult
+    from sandlot.agents.running.results import RunResult
     from sandlot.tools.toolset import Toolset
 
 __all__ = [

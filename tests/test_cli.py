@@ -141,3 +141,22 @@ def test_bad_option_values_are_usage_errors_before_anything_runs(tmp_path):
         assert out.exit_code == 2 and said in out.output, (args, out.output)
         assert "Traceback" not in out.output
     assert not (tmp_path / "t.db").exists()  # refused before a trace was opened
+
+
+def test_a_user_error_no_command_handled_is_a_usage_message_not_a_traceback(
+    monkeypatch, capsys
+):
+    import pytest
+
+    from sandlot import cli
+    from sandlot.errors import TaskFileError
+
+    def failing() -> None:
+        raise TaskFileError("tasks.yaml", ["task 't': checklist[0].check.type: unknown"])
+
+    monkeypatch.setattr(cli, "app", failing)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: tasks.yaml: 1 problem") and "Traceback" not in err

@@ -6,6 +6,7 @@ import abc
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sandlot.errors import UnknownEnvironmentError
 from sandlot.tools.context import ToolContext
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,17 +123,6 @@ class Environment(abc.ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-class UnknownEnvironmentError(KeyError):
-    def __init__(self, name: str, known: list[str]) -> None:
-        self.name = name
-        super().__init__(
-            f"unknown environment {name!r}; known environments: {', '.join(known) or '(none)'}"
-        )
-
-    def __str__(self) -> str:  # KeyError quotes its message otherwise
-        return str(self.args[0])
 
 
 _REGISTRY: dict[str, type[Environment]] = {}

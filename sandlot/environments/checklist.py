@@ -52,8 +52,8 @@ from sandlot.environments.trajectory import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.agents.models.base import Model
     from sandlot.environments.base import Environment
+    from sandlot.environments.model import Model
 
 __all__ = [
     "NO_CREDIT",

@@ -15,9 +15,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from sandlot.environments.checklist_checks import CheckSkipped
+from sandlot.environments.model import Model, ModelError, ModelRequest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.agents.models.base import Model
     from sandlot.environments.checklist import Trajectory
     from sandlot.environments.tasks import JudgeCheck, Task
 
@@ -90,8 +90,6 @@ async def check_judge(
     """Ask ``judge`` about ``check.rubric``; raises CheckSkipped when it cannot say."""
     if judge is None:
         raise CheckSkipped("no judge model configured")
-    from sandlot.agents.models.base import ModelError, ModelRequest
-
     request = ModelRequest(
         messages=[
             {"role": "system", "content": JUDGE_SYSTEM},

@@ -12,62 +12,14 @@ import difflib
 import types
 import typing
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from sandlot.environments.tasks import Task
+from sandlot.errors import TaskFileError
 
 __all__ = ["TaskFileError", "describe_validation_error", "field_path"]
-
-
-class TaskFileError(ValueError):
-    """A task file is invalid; the message lists every problem found in it.
-
-    Attributes:
-        path: The file (or directory) at fault.
-        task_id: The id of the task of the first problem, when it has one.
-        field: The field path of the first problem (e.g. ``checklist[2].check.type``).
-        problems: Every problem, each naming its task and field.
-        errors: One TaskFileError per bad file (``[self]`` for a single file).
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        problems: list[str],
-        *,
-        task_id: str | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.path = str(path)
-        self.task_id = task_id
-        self.field = field
-        self.problems = list(problems)
-        self.errors: list[TaskFileError] = [self]
-        count = f"{len(self.problems)} problem" + ("s" if len(self.problems) != 1 else "")
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{self.path}: {count}:\n{lines}")
-
-    @classmethod
-    def combine(cls, errors: Sequence[TaskFileError]) -> TaskFileError:
-        """One error for several bad files: the first file's attributes, every file's
-        problems (each prefixed with its file) and message, and ``errors`` listing them."""
-        if len(errors) == 1:
-            return errors[0]
-        first = errors[0]
-        combined = cls(
-            first.path,
-            [f"{e.path}: {p}" for e in errors for p in e.problems],
-            task_id=first.task_id,
-            field=first.field,
-        )
-        combined.errors = list(errors)
-        combined.args = (
-            f"{len(errors)} task files have problems:\n" + "\n".join(str(e) for e in errors),
-        )
-        return combined
 
 
 _TAGGED = "check"  # the one discriminated union of the task models

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
+from sandlot.errors import TraceFileError
+
 __all__ = ["TraceFileError"]
-
-
-class TraceFileError(ValueError):
-    """The file is missing (where one must exist), not SQLite, or not a sandlot trace;
-    the message says which and what to give instead."""

@@ -88,7 +88,7 @@ class EpisodeRecorder:
 
     def supersede(self, from_seq: int) -> None:
         """Mark this episode's events from ``from_seq`` up to this recorder's start as
-        replaced: a resume re-runs that work (see sandlot.agents.restore). Kept, not
+        replaced: a resume re-runs that work (see sandlot.agents.running.restore). Kept, not
         counted. Recorders that store nothing have nothing to mark."""
 
     def message_refs(self, messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

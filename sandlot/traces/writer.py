@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sandlot.errors import WriterError
+
 __all__ = ["EVENT_COLUMNS", "TraceWriter", "WriterError"]
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,6 @@ def _close_all() -> None:
             writer.close()
         except Exception as exc:  # already logged by the writer; exit must go on
             log.debug("closing trace writer at exit: %s", exc)
-
-
-class WriterError(RuntimeError):
-    """Writing the trace failed; the message says what and how much was not written."""
 
 
 class TraceWriter:

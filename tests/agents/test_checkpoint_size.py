@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from sandlot.agents.checkpoints import InlineSqliteSaver, checkpoint_path, open_checkpointer
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models.oracle import OracleModel
 from sandlot.agents.models.scripted import ScriptedModel
-from sandlot.agents.runner import run_episode
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.checkpoints import InlineSqliteSaver, checkpoint_path, open_checkpointer
+from sandlot.agents.running.runner import run_episode
 from sandlot.environments.tasks import Task
 from sandlot.traces.store import TraceStore
 

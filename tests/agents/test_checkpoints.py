@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from sandlot.agents.checkpoints import InlineSqliteSaver, checkpoint_path, open_checkpointer
-from sandlot.agents.graph import default_graph, graph_for
-from sandlot.agents.runner import run_episode
+from sandlot.agents.graph.build import default_graph, graph_for
+from sandlot.agents.running.checkpoints import InlineSqliteSaver, checkpoint_path, open_checkpointer
+from sandlot.agents.running.runner import run_episode
 from sandlot.traces.store import TraceStore
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models import ScriptedModel
 from sandlot.agents.models.base import Model, ModelResponse
-from sandlot.agents.runner import run, run_episode
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.runner import run, run_episode
 from tests.agents.conftest import notes_task
 
 # A checklist the world alone can satisfy: no answer item.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandlot.agents.models import OpenAIModel
-from sandlot.agents.runner import run
+from sandlot.agents.running.runner import run
 from sandlot.environments.loader import load_tasks
 from sandlot.traces.store import TraceStore
 from tests.agents.fake_openai import text_reply, tool_reply

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models import ScriptedModel
-from sandlot.agents.runner import run, run_episode
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.runner import run, run_episode
 from tests.agents.conftest import notes_task
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models import ModelRequest, NullModel, make_model
-from sandlot.agents.runner import run_episode
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.runner import run_episode
 from sandlot.environments.checklist import NO_CREDIT
 from sandlot.environments.loader import load_tasks
 

@@ -17,7 +17,7 @@ from sandlot.agents.models import (
     OracleModel,
     ScriptedModel,
 )
-from sandlot.agents.runner import run_episode
+from sandlot.agents.running.runner import run_episode
 from sandlot.environments.loader import load_tasks
 from sandlot.environments.tasks import Task
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models import OracleModel
-from sandlot.agents.runner import run_episode
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.runner import run_episode
 from sandlot.cli import app
 from sandlot.environments.loader import TaskFileError, load_tasks
 

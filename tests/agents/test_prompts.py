@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandlot.agents.prompts import parse_plan
+from sandlot.agents.graph.prompts import parse_plan
 
 STEPS = ["Find the order", "Answer"]
 

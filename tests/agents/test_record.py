@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sandlot.agents.checkpoints import open_checkpointer
+from sandlot.agents.after.rescore import rescore
+from sandlot.agents.graph.runtime import AgentConfig, EpisodeRuntime
 from sandlot.agents.models import ScriptedModel
-from sandlot.agents.rescore import rescore
-from sandlot.agents.runner import run, run_episode
-from sandlot.agents.runtime import AgentConfig, EpisodeRuntime
+from sandlot.agents.running.checkpoints import open_checkpointer
+from sandlot.agents.running.runner import run, run_episode
 from sandlot.environments.loader import load_tasks
 from sandlot.environments.tasks import Task
 from sandlot.environments.trajectory import (
@@ -157,7 +157,7 @@ async def test_gave_up_and_model_error_are_their_own_outcomes(tmp_path, task):
 
 
 async def test_a_finished_run_keeps_no_checkpoint_of_its_finished_episodes(tmp_path):
-    from sandlot.agents.checkpoints import checkpoint_path
+    from sandlot.agents.running.checkpoints import checkpoint_path
 
     db = tmp_path / "t.db"
     result = await run([notes_task("a"), notes_task("b")], model="oracle", db=db)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from sandlot.agents.replay import replay_episode
-from sandlot.agents.rescore import rescore
-from sandlot.agents.runner import run
+from sandlot.agents.after.replay import replay_episode
+from sandlot.agents.after.rescore import rescore
+from sandlot.agents.running.runner import run
 from sandlot.cli import app
 from sandlot.environments.loader import load_tasks
 from sandlot.traces.store import TraceStore

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from sandlot.agents.after.replay import replay_episode
+from sandlot.agents.after.resume import resume_run
 from sandlot.agents.models import OracleModel
-from sandlot.agents.replay import replay_episode
-from sandlot.agents.resume import resume_run
-from sandlot.agents.runner import run
+from sandlot.agents.running.runner import run
 from sandlot.cli import app
 from sandlot.environments.loader import load_tasks
 from sandlot.traces.store import TraceStore

@@ -12,7 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from sandlot.agents.resume import resume_run
+from sandlot.agents.after.resume import resume_run
 from sandlot.traces.store import TraceStore
 
 # A run whose third task blocks in its second model call until killed. The world is the
@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
     from sandlot.agents.models import OracleModel
-    from sandlot.agents.runner import run
+    from sandlot.agents.running.runner import run
     from sandlot.environments.loader import load_tasks
 
     class HangingOracle(OracleModel):

@@ -7,12 +7,12 @@ import sqlite3
 
 import pytest
 
+from sandlot.agents.after.replay import replay_episode
+from sandlot.agents.after.rescore import rescore
+from sandlot.agents.after.resume import ResumeError, resume_run
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models import ScriptedModel
-from sandlot.agents.replay import replay_episode
-from sandlot.agents.rescore import rescore
-from sandlot.agents.resume import ResumeError, resume_run
-from sandlot.agents.runner import run, stored_agent_config
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.runner import run, stored_agent_config
 from sandlot.traces.store import TraceStore
 from tests.agents.conftest import notes_task
 

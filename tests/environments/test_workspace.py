@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from sandlot.agents.after.rescore import rescore
 from sandlot.agents.models import ScriptedModel
-from sandlot.agents.rescore import rescore
-from sandlot.agents.runner import run, run_episode
+from sandlot.agents.running.runner import run, run_episode
 from sandlot.environments.base import make_environment
 from sandlot.environments.loader import load_tasks
 from sandlot.environments.sandbox.base import SandboxLimits

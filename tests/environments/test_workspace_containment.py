@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from sandlot.agents.models import ScriptedModel
-from sandlot.agents.runner import run_episode
+from sandlot.agents.running.runner import run_episode
 from sandlot.environments.sandbox.docker import LABEL
 from sandlot.environments.sandbox.pool import SandboxPool
 from sandlot.environments.tasks import Task

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models.base import ModelRequest, ModelResponse
 from sandlot.agents.models.oracle import OracleModel
 from sandlot.agents.models.scripted import ScriptedModel
-from sandlot.agents.runner import run_episode
-from sandlot.agents.runtime import AgentConfig
+from sandlot.agents.running.runner import run_episode
 from sandlot.environments.loader import load_tasks
 from sandlot.environments.tasks import Task
 from sandlot.traces import NullRecorder, TraceReader, TraceStore

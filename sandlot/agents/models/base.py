@@ -1,15 +1,18 @@
-"""The one async model interface every model implements."""
+"""The one async model interface, as the agents import it.
 
-from __future__ import annotations
+It is defined beside the worlds (:mod:`sandlot.environments.model`) because a checklist's
+judge items call a model too, and the worlds sit below the agents.
+"""
 
-import abc
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
-
-from sandlot.tools.calls import ToolCall, text_from_model, tool_call_from_model
-
-if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.environments.tasks import Task
+from sandlot.environments.model import (
+    MAX_TOKEN_COUNT,
+    Model,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    Purpose,
+    Usage,
+)
 
 __all__ = [
     "MAX_TOKEN_COUNT",
@@ -20,150 +23,3 @@ __all__ = [
     "Purpose",
     "Usage",
 ]
-
-Purpose = Literal["plan", "execute", "judge"]
-
-
-class ModelError(RuntimeError):
-    """The model could not answer (after retries), or answered something unusable."""
-
-
-MAX_TOKEN_COUNT = 2**63 - 1  # what SQLite's 64-bit INTEGER columns hold
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    @classmethod
-    def checked(
-        cls, prompt_tokens: Any = None, completion_tokens: Any = None
-    ) -> tuple[Usage, list[str]]:
-        """Usage from the counts a model reported, and a note for each it could not use.
-
-        A count must be an integer from 0 to :data:`MAX_TOKEN_COUNT`; anything else (a
-        string, a float, a negative or 2**64) counts as 0, with a note saying what was
-        sent. None (the server reported no usage) is 0 without a note.
-        """
-        notes: list[str] = []
-        counts = []
-        for name, value in (
-            ("prompt_tokens", prompt_tokens),
-            ("completion_tokens", completion_tokens),
-        ):
-            is_int = isinstance(value, int) and not isinstance(value, bool)
-            if value is None or (is_int and 0 <= value <= MAX_TOKEN_COUNT):
-                counts.append(value or 0)
-                continue
-            notes.append(
-                f"usage.{name} was {_shown_count(value)}, not a token count (an integer from "
-                "0 to 2**63 - 1): counted as 0"
-            )
-            counts.append(0)
-        return cls(*counts), notes
-
-
-def _shown_count(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        # repr() of a huge int is long, and past 4,300 digits refused
-        sign = "a negative integer" if value < 0 else "an integer"
-        return f"{sign} of {value.bit_length()} bits"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-@dataclass
-class ModelRequest:
-    """Messages (OpenAI chat format dicts) and tool schemas in, plus what the call is for.
-
-    ``purpose`` lets offline models (oracle, scripted) answer planner, executor and judge
-    calls differently; real models just see the messages and tools.
-    ``step_index`` is the plan step the executor is working on (None for plan/judge).
-    """
-
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    purpose: Purpose = "execute"
-    task: Task | None = None
-    step_index: int | None = None
-    episode_id: str = ""
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ModelResponse:
-    """An assistant message: text and/or tool calls, with token usage."""
-
-    content: str | None = None
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    model: str = ""
-    raw: dict[str, Any] | None = None
-    # What the model adapter changed to make the reply usable (content that was an object,
-    # a numeric tool name, a token count that was not one), for the trace.
-    notes: list[str] = field(default_factory=list)
-
-    def checked(self) -> ModelResponse:
-        """This response with content, tool calls and usage as the agent needs them
-        (strings, counts from 0 to 2**63 - 1), each change said in ``notes``; the same
-        object when nothing had to change. Every response passes here before the agent
-        reads it, whatever model made it.
-
-        Raises:
-            ValueError: a value that cannot be used (a tool name that is an object).
-        """
-        notes: list[str] = []
-        content, found = text_from_model(self.content)
-        notes += found
-        calls = []
-        for i, c in enumerate(self.tool_calls):
-            checked, found = tool_call_from_model(i, c.id, c.name, c.arguments)
-            calls.append(checked)
-            notes += found
-        usage, found = Usage.checked(self.usage.prompt_tokens, self.usage.completion_tokens)
-        notes += found
-        if content == self.content and calls == self.tool_calls and usage == self.usage:
-            return self
-        return replace(
-            self, content=content, tool_calls=calls, usage=usage, notes=[*self.notes, *notes]
-        )
-
-    def to_message(self) -> dict[str, Any]:
-        """The OpenAI-format assistant message to append to the conversation."""
-        msg: dict[str, Any] = {"role": "assistant", "content": self.content}
-        if self.tool_calls:
-            msg["tool_calls"] = [c.to_openai() for c in self.tool_calls]
-        return msg
-
-
-class Model(abc.ABC):
-    """Messages + tool schemas in, an assistant message out. Implementations must be safe
-    to share between concurrent episodes (keep per-episode state keyed by episode)."""
-
-    name: str = "model"
-
-    @abc.abstractmethod
-    async def complete(self, request: ModelRequest) -> ModelResponse: ...
-
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
-        """Release connections; default does nothing."""
-
-    def describe(self) -> dict[str, Any]:
-        """What to store about this model in the trace (never secrets)."""
-        return {"name": self.name, "kind": type(self).__name__}
-
-    def secrets(self) -> list[str]:
-        """Values the trace store must redact wherever they appear (API keys)."""
-        return []
-
-    def model_calls_needed(self, task: Task, agent: str) -> int | None:
-        """How many model calls this model makes to finish ``task`` with ``agent``
-        (``"plan-execute"`` or ``"single"``), when it can know; None (the default) when it
-        cannot. The runner raises an episode's model-call budget to this number, so a
-        model that plays a known script (the oracle) is never cut short by the budget."""
-        return None

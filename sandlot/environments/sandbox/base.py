@@ -5,11 +5,9 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
+from sandlot.errors import SandboxError
+
 __all__ = ["ExecResult", "Sandbox", "SandboxError", "SandboxLimits"]
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself failed (not the command run inside it)."""
 
 
 @dataclass

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sandlot.errors import ImageBuildError
+
 __all__ = [
     "BASE_IMAGE",
     "DOCKERFILE",
@@ -45,10 +47,6 @@ _CHANGES = [
     f"LABEL {_LABEL}={IMAGE_VERSION}",
     'CMD ["sleep", "infinity"]',
 ]
-
-
-class ImageBuildError(RuntimeError):
-    """The image could not be built; the message says which step failed and why."""
 
 
 def docker_client() -> Any:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sandlot.errors import ViewerError
 from sandlot.traces.messages import MESSAGE_REFS, load_messages, resolve_payload_messages
 from sandlot.traces.summary import SCORED_SQL, outcome_sql
 from sandlot.traces.viewer.compare import compare_episodes
@@ -65,11 +66,6 @@ _STATUS_SQL = f"""CASE WHEN NOT json_valid(payload) THEN NULL
     WHEN kind = 'retrieval' THEN CASE json_extract(payload, '$.hit') WHEN 1 THEN 'ok' WHEN 0 THEN 'miss' END
     WHEN kind = 'plan' THEN CASE WHEN json_extract(payload, '$.replan') THEN 'replan' END
     WHEN kind = 'error' THEN 'error' END"""
-
-
-class ViewerError(ValueError):
-    """A request the viewer cannot answer as asked (a bad parameter); the message says
-    which parameter and what it accepts."""
 
 
 def _page(limit: int, offset: int) -> tuple[int, int]:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
-from sandlot.agents.runner import open_store
-from sandlot.agents.stored import load_episode
+from sandlot.agents.running.runner import open_store
 from sandlot.environments.base import get_environment_class
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.tasks import Task

@@ -7,10 +7,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from sandlot.agents.graph.prompts import EXECUTOR_SYSTEM, SINGLE_AGENT_SYSTEM
+from sandlot.agents.graph.runtime import EpisodeRuntime, parse_submit
+from sandlot.agents.graph.state import EpisodeState
 from sandlot.agents.models.base import ModelRequest
-from sandlot.agents.prompts import EXECUTOR_SYSTEM, SINGLE_AGENT_SYSTEM
-from sandlot.agents.runtime import EpisodeRuntime, parse_submit
-from sandlot.agents.state import EpisodeState
 from sandlot.environments.trajectory import STEP_FAILED, SUBMIT_TOOL, ToolCallRecord
 
 __all__ = [

@@ -16,7 +16,7 @@ from sandlot.tools.calls import ToolCall, clean_text
 from sandlot.tools.invoke import invoke_tool
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.agents.retriever import BM25ToolRetriever
+    from sandlot.agents.graph.retriever import BM25ToolRetriever
     from sandlot.environments.base import Environment
     from sandlot.environments.tasks import Task
     from sandlot.tools.context import ToolContext

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sandlot.agents.runtime import EpisodeRuntime, model_call_payload, tool_call_payload
-from sandlot.agents.state import initial_state
+from sandlot.agents.graph.runtime import EpisodeRuntime, model_call_payload, tool_call_payload
+from sandlot.agents.graph.state import initial_state
 from sandlot.tools.calls import ToolCall
 
 __all__ = ["restore_world"]

@@ -7,16 +7,16 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sandlot.agents.executor import budget_spent
-from sandlot.agents.models.base import ModelRequest
-from sandlot.agents.prompts import (
+from sandlot.agents.graph.executor import budget_spent
+from sandlot.agents.graph.prompts import (
     PLANNER_SYSTEM,
     parse_plan,
     planner_user_message,
     step_message,
 )
-from sandlot.agents.runtime import EpisodeRuntime
-from sandlot.agents.state import EpisodeState, PlanStep
+from sandlot.agents.graph.runtime import EpisodeRuntime
+from sandlot.agents.graph.state import EpisodeState, PlanStep
+from sandlot.agents.models.base import ModelRequest
 
 __all__ = ["finish", "planner", "retriever", "route"]
 

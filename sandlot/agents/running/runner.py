@@ -15,15 +15,15 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandlot.agents.checkpoints import open_checkpointer
-from sandlot.agents.graph import graph_for
+from sandlot.agents.graph.build import graph_for
+from sandlot.agents.graph.retriever import retriever_for
+from sandlot.agents.graph.runtime import AgentConfig, EpisodeRuntime
+from sandlot.agents.graph.state import initial_state, trajectory_of
 from sandlot.agents.models.base import Model
-from sandlot.agents.restore import restore_world
-from sandlot.agents.results import EpisodeResult, RunResult
-from sandlot.agents.retriever import retriever_for
-from sandlot.agents.runtime import AgentConfig, EpisodeRuntime
-from sandlot.agents.sandboxes import run_sandboxes
-from sandlot.agents.state import initial_state, trajectory_of
+from sandlot.agents.running.checkpoints import open_checkpointer
+from sandlot.agents.running.restore import restore_world
+from sandlot.agents.running.results import EpisodeResult, RunResult
+from sandlot.agents.running.sandboxes import run_sandboxes
 from sandlot.environments.base import Environment, make_environment
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.trajectory import decide_outcome

@@ -12,10 +12,10 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from sandlot.agents.executor import executor
-from sandlot.agents.nodes import finish, planner, retriever, route
-from sandlot.agents.runtime import EpisodeRuntime
-from sandlot.agents.state import EpisodeState
+from sandlot.agents.graph.executor import executor
+from sandlot.agents.graph.nodes import finish, planner, retriever, route
+from sandlot.agents.graph.runtime import EpisodeRuntime
+from sandlot.agents.graph.state import EpisodeState
 
 __all__ = ["build_graph", "default_graph", "graph_for"]
 

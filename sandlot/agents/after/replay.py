@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.replay import ReplayModel
-from sandlot.agents.results import EpisodeResult
-from sandlot.agents.runner import open_store, run_episode, stored_agent_config
-from sandlot.agents.stored import load_episode
+from sandlot.agents.running.results import EpisodeResult
+from sandlot.agents.running.runner import open_store, run_episode, stored_agent_config
 from sandlot.environments.trajectory import SUBMIT_TOOL
+from sandlot.errors import ReplayError
 
 __all__ = [
     "Divergence",
@@ -21,10 +22,6 @@ __all__ = [
     "ending_divergence",
     "replay_episode",
 ]
-
-
-class ReplayError(LookupError):
-    """The episode cannot be replayed (unknown id, or its task is not in the trace)."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ and tool call as a typed record (:mod:`sandlot.environments.trajectory`), accumu
 reducers, with how the episode ended. LangGraph checkpoints it whole, so a resume, the
 episodes row, scoring and the summary all read the same facts. Live objects — the model,
 the environment, the recorder — live in the immutable
-:class:`~sandlot.agents.runtime.EpisodeRuntime` handed to the nodes.
+:class:`~sandlot.agents.graph.runtime.EpisodeRuntime` handed to the nodes.
 """
 
 from __future__ import annotations

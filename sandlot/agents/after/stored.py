@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandlot.agents.results import EpisodeResult
+from sandlot.agents.running.results import EpisodeResult
 from sandlot.environments.trajectory import END_REASONS, EndReason, trajectory_from_events
 
 if TYPE_CHECKING:  # pragma: no cover

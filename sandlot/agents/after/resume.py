@@ -7,18 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
-from sandlot.agents.results import EpisodeResult, RunResult
-from sandlot.agents.runner import open_store, resolve_model, run_jobs, stored_agent_config
-from sandlot.agents.stored import load_episode
+from sandlot.agents.running.results import EpisodeResult, RunResult
+from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, stored_agent_config
+from sandlot.errors import ResumeError
 
 __all__ = ["ResumeError", "resume_run"]
 
 _FINISHED = ("done", "error")
-
-
-class ResumeError(RuntimeError):
-    """The trace has nothing that can be resumed (no run, or a run from another version)."""
 
 
 async def resume_run(
