@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,11 +46,17 @@ ExtraTools = Annotated[
 
 
 def _extra_tools(sources: list[str] | None) -> list:
-    """The tools of each --tools source; a source that cannot be imported is a usage error."""
+    """The tools of each --tools source (a registered toolset's name, a module or a .py
+    file); a source that cannot be imported is a usage error."""
+    from sandlot.registry import TOOLS
     from sandlot.tools.toolset import Toolset
 
     try:
-        return [t for src in sources or () for t in Toolset.from_module(src)]
+        return [
+            t
+            for src in sources or ()
+            for t in (Toolset.registered(src) if src in TOOLS else Toolset.from_module(src))
+        ]
     except SyntaxError as exc:
         where = f"{exc.filename}, line {exc.lineno}" if exc.filename else "a tools file"
         raise typer.BadParameter(f"{where}: {exc.msg}", param_hint="--tools") from exc
@@ -61,10 +67,10 @@ def _extra_tools(sources: list[str] | None) -> list:
 def _check_clashes(environments: set[str], extra: list) -> None:
     """An added tool named like one of a world's own is a usage error, said before any
     episode runs (a world's toolset refuses it only when first built)."""
-    from sandlot.environments.base import get_environment_class
+    from sandlot.registry import WORLDS
 
     for name in sorted(environments):
-        own = set(get_environment_class(name).default_toolset().names())
+        own = set(WORLDS.get(name).default_toolset().names())
         clash = sorted(t.name for t in extra if t.name in own)
         if clash:
             raise typer.BadParameter(
@@ -80,23 +86,26 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
     return value
 
 
-_SANDBOXES = ("auto", "docker", "local")
+def _sandbox(value: str) -> str:
+    """A --sandbox value: auto or a registered backend (builtin, code or entry point)."""
+    from sandlot.environments.sandbox.factory import backend_names
+
+    return _choice(value, tuple(backend_names()), "--sandbox")
 
 
 def _environment(env: str, extra: list[str] | None):
-    from sandlot.environments.base import (
-        UnknownEnvironmentError,
-        get_environment_class,
-        make_environment,
-    )
+    """A world by name, resolved through the registry like every other name; an unknown
+    name lists the known ones, one that fails to import says which entry point."""
+    from sandlot.errors import UserError
+    from sandlot.registry import WORLDS
 
     try:
-        get_environment_class(env)  # fails early with the list of known environments
-    except UnknownEnvironmentError as exc:
+        cls = WORLDS.get(env)
+    except UserError as exc:
         raise typer.BadParameter(str(exc), param_hint="--env") from exc
     extra_tools = _extra_tools(extra)
     _check_clashes({env}, extra_tools)
-    return make_environment(env, extra_tools=extra_tools)
+    return cls(extra_tools=extra_tools)
 
 
 @contextlib.contextmanager
@@ -134,6 +143,57 @@ def tools_show(
     print_json(found.schema())
 
 
+# --- worlds and models ------------------------------------------------------------
+
+worlds_app = typer.Typer(help="The worlds tasks can name, and where each came from.")
+app.add_typer(worlds_app, name="worlds", no_args_is_help=True)
+models_app = typer.Typer(help="The model providers --model can name, and where each came from.")
+app.add_typer(models_app, name="models", no_args_is_help=True)
+
+
+@worlds_app.command("list")
+def worlds_list() -> None:
+    """List every world (builtin, registered in code, or from an installed package's
+    entry point) with where it came from. Exit 2 when one fails to import."""
+    from sandlot.registry import WORLDS
+
+    if not _print_registry(WORLDS, describe=lambda cls: cls.description):
+        raise typer.Exit(2)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List every model provider (``--model KIND[:REST]``) with where it came from. Exit 2
+    when one fails to import."""
+    from sandlot.registry import MODELS
+
+    if not _print_registry(MODELS, describe=lambda provider: _first_line(provider.__doc__)):
+        raise typer.Exit(2)
+
+
+def _print_registry(registry, describe) -> bool:
+    """Each name, where it came from, and its description — or why it failed to import
+    (the error's message, never a traceback). False when one failed."""
+    from sandlot.errors import UserError
+
+    ok = True
+    for entry in registry.entries():
+        typer.echo(f"{entry.name}: {entry.origin}")
+        try:
+            about = describe(registry.get(entry.name))
+        except UserError as exc:
+            ok = False
+            typer.echo(f"    error: {exc}")
+            continue
+        if about:
+            typer.echo(f"    {about}")
+    return ok
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
 # --- tasks -------------------------------------------------------------------------
 
 tasks_app = typer.Typer(help="Check task files.", no_args_is_help=True)
@@ -142,11 +202,13 @@ app.add_typer(tasks_app, name="tasks")
 TaskPaths = Annotated[list[Path], typer.Argument(help="Task files (YAML/JSON) or directories.")]
 
 
-def _load_tasks(paths: list[Path]):
+def _load_tasks(paths: list[Path], extra_tools: list[Any] | None = None) -> list[Any]:
+    """The tasks in ``paths``, checked against their worlds plus ``extra_tools``; a bad
+    file is printed (escaped) and exits 2."""
     from sandlot.environments.loader import TaskFileError, load_tasks
 
     try:
-        return load_tasks(paths)
+        return load_tasks(paths, extra_tools=extra_tools or [])
     except TaskFileError as exc:
         from rich.markup import escape
 
@@ -158,11 +220,17 @@ def _load_tasks(paths: list[Path]):
 
 
 @tasks_app.command("validate")
-def tasks_validate(paths: TaskPaths) -> None:
-    """Load task files and report every problem (file, task, field). Exit 2 on errors."""
+def tasks_validate(paths: TaskPaths, tools: ExtraTools = None) -> None:
+    """Load task files and report every problem (file, task, field). Exit 2 on errors.
+
+    Checks what a run would reject: each task against its world (its tools plus any
+    added with --tools, its initial_state, its state checks), ids, counts and paths.
+    """
     from sandlot.console import console
 
-    tasks = _load_tasks(paths)
+    extra_tools = _extra_tools(tools)
+    tasks = _load_tasks(paths, extra_tools)
+    _check_clashes({t.environment for t in tasks}, extra_tools)
     by_env: dict[str, int] = {}
     for t in tasks:
         by_env[t.environment] = by_env.get(t.environment, 0) + 1
@@ -243,7 +311,7 @@ def run_cmd(
         str | None,
         typer.Option(
             help="oracle (the default) | null | openai:NAME | scripted:FILE:ATTR | "
-            "replay:DB:EPISODE. "
+            "replay:DB:EPISODE | KIND:... of a registered provider (sandlot models list). "
             "With --resume the run's own model is the default."
         ),
     ] = None,
@@ -258,7 +326,8 @@ def run_cmd(
         int, typer.Option(min=1, help="Model-call budget per episode.")
     ] = 40,
     sandbox: Annotated[
-        str, typer.Option(help="auto | docker | local (worlds with a sandbox).")
+        str,
+        typer.Option(help="auto | docker | local | a registered backend (worlds with a sandbox)."),
     ] = "auto",
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")
@@ -286,7 +355,7 @@ def run_cmd(
     from sandlot.console import print_run_summary
 
     _choice(agent, ("plan-execute", "single"), "--agent")
-    env_options: dict = {"sandbox": _choice(sandbox, _SANDBOXES, "--sandbox")}
+    env_options: dict = {"sandbox": _sandbox(sandbox)}
     if tools:
         env_options["extra_tools"] = _extra_tools(tools)
     if resume:
@@ -312,7 +381,7 @@ def run_cmd(
         return
     if not paths:
         raise typer.BadParameter("give at least one task file or directory (or --resume)")
-    tasks = _load_tasks(paths)
+    tasks = _load_tasks(paths, env_options.get("extra_tools") or [])
     the_model = _make_model(model or "oracle", base_url=base_url, api_key=api_key)
     judge_model = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
     _check_clashes({t.environment for t in tasks}, env_options.get("extra_tools") or [])
@@ -382,7 +451,8 @@ def replay_cmd(
     db: Annotated[Path, typer.Argument(help="The trace file.")],
     episode_id: Annotated[str, typer.Argument(help="The episode to replay.")],
     sandbox: Annotated[
-        str, typer.Option(help="auto | docker | local (worlds with a sandbox).")
+        str,
+        typer.Option(help="auto | docker | local | a registered backend (worlds with a sandbox)."),
     ] = "auto",
 ) -> None:
     """Re-run an episode with its recorded model outputs and fresh tools; report the first
@@ -392,7 +462,7 @@ def replay_cmd(
 
     try:
         with _trace_file("DB"):
-            options = {"sandbox": _choice(sandbox, _SANDBOXES, "--sandbox")}
+            options = {"sandbox": _sandbox(sandbox)}
             report = asyncio.run(replay_episode(db, episode_id, env_options=options))
     except ReplayError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -504,6 +574,7 @@ def main() -> None:
     except UserError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise SystemExit(2) from None
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

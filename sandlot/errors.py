@@ -10,7 +10,8 @@ Two kinds matter to a caller:
   RunError escapes only where a whole command cannot go on.
 
 :class:`ToolError` is neither: a tool raises it to refuse, and the model reads the
-message. Each class is also importable from the module that raises it.
+message. Nor is :class:`EndEpisode`: a tool raises it to end the episode. Each class is
+also importable from the module that raises it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
+    "EndEpisode",
+    "ExtensionLoadError",
     "ImageBuildError",
     "ModelError",
     "ReplayError",
@@ -31,6 +34,7 @@ __all__ = [
     "ToolError",
     "TraceFileError",
     "UnknownEnvironmentError",
+    "UnknownNameError",
     "UserError",
     "ViewerError",
     "WriterError",
@@ -134,6 +138,23 @@ class ResumeError(UserError):
     """The trace has nothing that can be resumed (no run, or a run from another version)."""
 
 
+class ExtensionLoadError(UserError):
+    """A registered name's target could not be imported, or is not what the extension
+    point takes; the message names the entry point and its distribution."""
+
+
+class UnknownNameError(UserError, KeyError):
+    """No extension of that kind has the name; the message lists the known names."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(known) or '(none)'}")
+
+    def __str__(self) -> str:  # KeyError quotes its message otherwise
+        return str(self.args[0])
+
+
 class ViewerError(UserError):
     """A request the viewer cannot answer as asked (a bad parameter); the message says
     which parameter and what it accepts."""
@@ -158,7 +179,8 @@ class WriterError(RunError):
     """Writing the trace failed; the message says what and how much was not written."""
 
 
-# --- Not a failure of sandlot: a tool's refusal, which goes back to the model.
+# --- Not failures of sandlot: a tool's refusal (the model reads it) or its end of the
+# episode.
 
 
 class ToolError(SandlotError):
@@ -166,4 +188,14 @@ class ToolError(SandlotError):
 
     Business-rule refusals ("order 1001 is already shipped and cannot be cancelled")
     are ToolErrors: the model reads them and may act on them. They never end an episode.
+    """
+
+
+class EndEpisode(SandlotError):
+    """Raised by a tool to end the episode with this call (a transfer to a human agent).
+
+    Not a failure: the call succeeds and its result is the message (``str(exc)``). The
+    agent makes no further model call, the tool calls after it in the same reply are
+    answered, not run, and the episode ends with end reason ``tool_ended``: it ended by
+    itself, so its checklist decides passed or failed. See ``sandlot.tools.end``.
     """

@@ -66,3 +66,19 @@ def _wide_terminal() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COLUMNS", "400")
         yield
+
+
+@pytest.fixture
+def register_world() -> Iterator[Any]:
+    """Register a world (a class, or an import path) for one test; forgotten after."""
+    from sandlot.registry import WORLDS
+
+    names: list[str] = []
+
+    def register(name: str, target: Any) -> None:
+        WORLDS.register(name, target)
+        names.append(name)
+
+    yield register
+    for name in names:
+        WORLDS.unregister(name)

@@ -143,9 +143,7 @@ def test_bad_option_values_are_usage_errors_before_anything_runs(tmp_path):
     assert not (tmp_path / "t.db").exists()  # refused before a trace was opened
 
 
-def test_a_user_error_no_command_handled_is_a_usage_message_not_a_traceback(
-    monkeypatch, capsys
-):
+def test_a_user_error_no_command_handled_is_a_usage_message_not_a_traceback(monkeypatch, capsys):
     import pytest
 
     from sandlot import cli

@@ -42,3 +42,31 @@ def test_custom_tools_reach_the_cli(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "order_id" in out.stdout and "additionalProperties" in out.stdout
+
+
+def _example(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_world_guide_example_adds_a_world_with_its_own_tasks():
+    out = _example("examples/custom_world/run.py")
+    assert out.returncode == 0, out.stderr
+    assert "loaded 2 greenhouse tasks" in out.stdout
+    assert "greenhouse-001: passed (score 1.00)" in out.stdout
+    assert "greenhouse-002: passed (score 1.00)" in out.stdout
+
+
+def test_the_model_provider_example_is_reached_by_its_spec():
+    out = _example("examples/custom_model.py")
+    assert out.returncode == 0, out.stderr
+    assert "made parrot:order 1003 has shipped" in out.stdout
+    assert "store-lookup-001:" in out.stdout
+
+
+def test_the_sandbox_backend_example_is_selected_by_name():
+    out = _example("examples/custom_sandbox.py")
+    assert out.returncode == 0, out.stderr
+    assert "scratch: hello from /bin/sh (exit 0)" in out.stdout
+    assert "ws-code-001: passed on scratch" in out.stdout

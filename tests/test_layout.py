@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sandlot"
 # Lowest first. A module may import from its own part and from the parts before it.
 LAYERS = [
     "sandlot.errors",
+    "sandlot.registry",
     "sandlot.tools",
     "sandlot.environments",
     "sandlot.traces",
@@ -21,6 +22,7 @@ LAYERS = [
     "sandlot.agents.graph",
     "sandlot.agents.running",
     "sandlot.agents.after",
+    "sandlot.testing",
     "sandlot.cli",  # and the package's own __init__ and console: the top
 ]
 

@@ -41,6 +41,7 @@ from sandlot.environments.tasks import (
     MaxStepsCheck,
     NotCalledCheck,
     OrderCheck,
+    ReferenceStateCheck,
     StateCheck,
     Task,
 )
@@ -143,20 +144,49 @@ class ScoreReport:
 
 async def _check_state(
     check: StateCheck,
-    environment: Environment | None,
+    environment: Environment[Any, Any, Any] | None,
     snapshot: dict[str, Any] | None,
-    environment_class: type[Environment] | None,
+    environment_class: type[Environment[Any, Any, Any]] | None,
 ) -> tuple[bool, Any]:
+    # The world reads the check in its own language first; a check it refuses fails
+    # with the reason (the loader reports the same at load time).
     if environment is not None:
-        return await environment.check_state(check)
+        return await environment.check_state(environment.validate_state_check(check))
     if snapshot is not None and environment_class is not None:
+        typed = environment_class.validate_state_check(check)
         try:
-            return environment_class.check_snapshot(snapshot, check)
+            return environment_class.check_snapshot(snapshot, typed)
         except NotImplementedError as exc:
             raise CheckSkipped(
                 str(exc) or f"environment {environment_class.name!r} cannot check snapshots"
             ) from exc
     raise CheckSkipped("no environment state available")
+
+
+# Options of a live world that must not be shared by the reference run's fresh copy.
+_NOT_SHARED = ("pool",)
+
+
+async def _check_reference_state(
+    check: ReferenceStateCheck,
+    task: Task,
+    environment: Environment[Any, Any, Any] | None,
+    snapshot: dict[str, Any] | None,
+    environment_class: type[Environment[Any, Any, Any]] | None,
+) -> tuple[bool, Any]:
+    """The episode's final state against the one the reference solution leaves."""
+    if environment is not None:
+        cls: type[Environment[Any, Any, Any]] = type(environment)
+        actual = await environment.snapshot_async()
+        options = {k: v for k, v in environment.options.items() if k not in _NOT_SHARED}
+    elif snapshot is not None and environment_class is not None:
+        cls, actual, options = environment_class, snapshot, {}
+    else:
+        raise CheckSkipped("no environment state available")
+    if task.reference is None:
+        raise CheckSkipped(f"task {task.id!r} has no reference solution to compare with")
+    expected = await cls.reference_snapshot(task, **options)
+    return cls.compare_snapshots(actual, expected, check.ignore)
 
 
 async def _evaluate(
@@ -172,6 +202,8 @@ async def _evaluate(
     calls = trajectory.tools_used
     if isinstance(check, StateCheck):
         return await _check_state(check, environment, snapshot, environment_class)
+    if isinstance(check, ReferenceStateCheck):
+        return await _check_reference_state(check, task, environment, snapshot, environment_class)
     if isinstance(check, CalledCheck):
         return check_called(check, calls)
     if isinstance(check, NotCalledCheck):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from sandlot.environments.loader_checks import Problem, task_problems, world_problems
 from sandlot.environments.loader_errors import TaskFileError, describe_validation_error
 from sandlot.environments.tasks import Task
+from sandlot.errors import ExtensionLoadError
 
 __all__ = ["TASK_FILE_SUFFIXES", "TaskFileError", "load_task_file", "load_tasks"]
 
@@ -182,8 +184,8 @@ def _world(name: str) -> type[Any] | str | None:
     try:
         cls = get_environment_class(name)
         cls.default_toolset()
-    except ImportError:  # the world's code cannot be imported here: skip its checks
-        return None
+    except ExtensionLoadError as exc:  # a run would fail on it too: say so now
+        return str(exc)
     except Exception as exc:  # a broken world would fail every episode: say so now
         return f"environment {name!r} could not be loaded: {type(exc).__name__}: {exc}"
     return cls
@@ -204,18 +206,23 @@ class _Collector:
             self.first = (task_id if isinstance(task_id, str) else None, field)
 
 
-def load_task_file(path: str | Path, *, check_environments: bool = True) -> list[Task]:
+def load_task_file(
+    path: str | Path, *, check_environments: bool = True, extra_tools: Iterable[Any] = ()
+) -> list[Task]:
     """The tasks of one file, each with ``source`` set to the file's path.
 
     Args:
         path: A .yaml, .yml or .json file.
-        check_environments: Also check that each task's environment exists and has the
-            tools the task names (skipped for a world whose module cannot be imported).
+        check_environments: Also check each task against its world (skipped for a world
+            whose module cannot be imported): that it exists, has the tools the task
+            names, and accepts the task's initial_state and state checks.
+        extra_tools: Tools (or tool names) the run adds to every world (``--tools``,
+            entry points): a task may name them.
 
     Raises:
         TaskFileError: listing every problem of the file.
     """
-    return _load_file(Path(path), check_environments, {})
+    return _load_file(Path(path), _Options(check_environments, _tool_names(extra_tools)), {})
 
 
 # Worlds by name, resolved once per load: listing the entry points reads every installed
@@ -223,19 +230,27 @@ def load_task_file(path: str | Path, *, check_environments: bool = True) -> list
 _Worlds = dict[str, Any]  # name -> environment class, why it is unusable, or None (skip)
 
 
-def _load_file(path: Path, check_environments: bool, worlds: _Worlds) -> list[Task]:
+@dataclass(frozen=True)
+class _Options:
+    check_environments: bool
+    extra_tools: tuple[str, ...]
+
+
+def _tool_names(tools: Iterable[Any]) -> tuple[str, ...]:
+    return tuple(t if isinstance(t, str) else t.name for t in tools)
+
+
+def _load_file(path: Path, options: _Options, worlds: _Worlds) -> list[Task]:
     if not path.is_file():
         what = "a directory; use load_tasks" if path.is_dir() else "no such file"
         raise TaskFileError(path, [what])
     try:
-        return _load_entries(path, _entries(path, _parse(path)), check_environments, worlds)
+        return _load_entries(path, _entries(path, _parse(path)), options, worlds)
     except RecursionError as exc:  # nesting deep enough to exhaust the interpreter's stack
         raise TaskFileError(path, [_TOO_DEEP]) from exc
 
 
-def _load_entries(
-    path: Path, entries: list[Any], check_environments: bool, worlds: _Worlds
-) -> list[Task]:
+def _load_entries(path: Path, entries: list[Any], options: _Options, worlds: _Worlds) -> list[Task]:
     found = _Collector()
     tasks: list[Task] = []
     seen: dict[str, str] = {}
@@ -264,14 +279,14 @@ def _load_entries(
         # The world's problems first: an unknown tool explains the reference mismatches
         # that task_problems then reports about it.
         problems: list[Problem] = []
-        if check_environments:
+        if options.check_environments:
             if task.environment not in worlds:
                 worlds[task.environment] = _world(task.environment)
             world = worlds[task.environment]
             if isinstance(world, str):
                 problems.append(("environment", world))
             elif world is not None:
-                problems += world_problems(task, world)
+                problems += world_problems(task, world, options.extra_tools)
         problems += task_problems(task)
         for field, message in problems:
             found.add(label, task.id, field, message)
@@ -302,13 +317,16 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_tasks(paths: Iterable[str | Path], *, check_environments: bool = True) -> list[Task]:
+def load_tasks(
+    paths: Iterable[str | Path], *, check_environments: bool = True, extra_tools: Iterable[Any] = ()
+) -> list[Task]:
     """Every task in the given files and directories (searched recursively, sorted).
 
     Args:
         paths: Task files and directories (or a single one); a file reached twice is
             loaded once.
         check_environments: See :func:`load_task_file`.
+        extra_tools: See :func:`load_task_file`.
 
     Raises:
         TaskFileError: listing the problems of every bad file (its ``errors`` holds one
@@ -320,6 +338,7 @@ def load_tasks(paths: Iterable[str | Path], *, check_environments: bool = True) 
     errors: list[TaskFileError] = []
     owner: dict[str, str] = {}  # task id -> the file that defined it first
     worlds: _Worlds = {}
+    options = _Options(check_environments, _tool_names(extra_tools))
     done: set[Path] = set()
     for raw in paths:
         try:
@@ -332,7 +351,7 @@ def load_tasks(paths: Iterable[str | Path], *, check_environments: bool = True) 
                 continue
             done.add(file.resolve())
             try:
-                loaded = _load_file(file, check_environments, worlds)
+                loaded = _load_file(file, options, worlds)
             except TaskFileError as exc:
                 errors.append(exc)
                 continue

@@ -12,10 +12,15 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
 
 from sandlot.environments.checklist_answers import check_answer, normalize_text
 from sandlot.environments.checklist_checks import arguments_match, as_number
+from sandlot.environments.loader_errors import describe_validation_error
 from sandlot.environments.tasks import (
     AnswerCheck,
     CalledCheck,
@@ -24,6 +29,7 @@ from sandlot.environments.tasks import (
     MaxStepsCheck,
     NotCalledCheck,
     OrderCheck,
+    ReferenceStateCheck,
     StateCheck,
     Task,
 )
@@ -31,7 +37,7 @@ from sandlot.environments.tasks import (
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.base import Environment
 
-__all__ = ["Problem", "check_problems", "task_problems", "world_problems"]
+__all__ = ["Problem", "check_problems", "id_problem", "task_problems", "world_problems"]
 
 Problem = tuple[str | None, str]  # (field path or None for the whole task, what is wrong)
 
@@ -57,11 +63,15 @@ def _is_number(value: Any) -> bool:
 def _state_problems(check: StateCheck) -> list[Problem]:
     sources = [name for name in ("query", "file", "command") if getattr(check, name) is not None]
     problems: list[Problem] = []
-    if len(sources) != 1:
+    # A check in a world's own language (keys beyond the common ones) is the world's to
+    # judge (Environment.validate_state_check); the common language needs one source.
+    if len(sources) != 1 and not (check.world_fields and not sources):
         got = " and ".join(sources) if sources else "none"
         problems.append((None, f"set exactly one of query, file, command (got {got})"))
     if check.regex is not None and (bad := _regex_problem(check.regex)):
         problems.append(("regex", bad))
+    if check.tolerance is not None and check.tolerance < 0:
+        problems.append(("tolerance", f"must be >= 0, got {check.tolerance}"))
     return problems
 
 
@@ -168,9 +178,15 @@ def check_problems(check: Any) -> list[Problem]:
         return _state_problems(check)
     if isinstance(check, AnswerCheck):
         return _answer_problems(check)
+    if isinstance(check, ReferenceStateCheck):
+        bad = [p for p in check.ignore if not p.strip() or "" in p.split(".")]
+        if bad:
+            return [("ignore", f"{bad} are not dotted paths; write e.g. 'tickets.*.created'")]
     if isinstance(check, CalledCheck):
         if check.min_times < 0:
             return [("min_times", f"must be >= 0, got {check.min_times}")]
+        if check.max_times is not None and check.max_times < 0:
+            return [("max_times", f"must be >= 0, got {check.max_times}")]
         if check.max_times is not None and check.max_times < check.min_times:
             return [("max_times", f"{check.max_times} is below min_times={check.min_times}")]
     if isinstance(check, OrderCheck):
@@ -191,6 +207,11 @@ def _reference_problems(item: ChecklistItem, task: Task) -> list[str]:
     """Contradictions between one item and the reference solution (assumed to succeed)."""
     reference = task.reference
     if reference is None:
+        if isinstance(item.check, ReferenceStateCheck):
+            return [
+                "a reference_state check compares with the state the reference solution "
+                "leaves, and this task has no reference; add one or drop the item"
+            ]
         return []
     calls = reference.calls
     check = item.check
@@ -219,11 +240,28 @@ def _reference_problems(item: ChecklistItem, task: Task) -> list[str]:
     return []
 
 
+def id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an id (of a task or a checklist item), or None. An id is
+    printed in tables, stored in traces and typed on the command line: it must have a
+    visible character and no control characters (a newline, a tab, an escape)."""
+    if not value.strip():
+        return "the id is empty; give it a short name such as 'refund-late-order'"
+    bad = sorted({c for c in value if unicodedata.category(c).startswith("C")})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return f"the id {value!r} holds control character(s) {shown}; use visible text"
+    return None
+
+
 def task_problems(task: Task) -> list[Problem]:
     """Problems of one task that need no world: ids, check values, the reference."""
     problems: list[Problem] = []
+    if bad := id_problem(task.id):
+        problems.append(("id", bad))
     first_index: dict[str, int] = {}
     for i, item in enumerate(task.checklist):
+        if bad := id_problem(item.id):
+            problems.append((f"checklist[{i}].id", bad))
         if item.id in first_index:
             problems.append(
                 (
@@ -275,11 +313,22 @@ def _named_tools(task: Task) -> list[tuple[str, str]]:
     return named
 
 
-def world_problems(task: Task, cls: type[Environment]) -> list[Problem]:
-    """Problems only the world can see: tools it does not have, state checks it cannot
-    answer (when the world class offers ``state_check_problem(check) -> str | None``)."""
+def _validation_problems(exc: ValidationError, root: type[BaseModel], prefix: str) -> list[Problem]:
+    return [
+        describe_validation_error(err, root=root, prefix=prefix)
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def world_problems(
+    task: Task, cls: type[Environment[Any, Any, Any]], extra_tools: Iterable[str] = ()
+) -> list[Problem]:
+    """Problems only the world can see, through the methods ``Environment`` declares:
+    tools neither it nor ``extra_tools`` (names added with ``--tools``, entry points)
+    have, an ``initial_state`` its ``validate_initial_state`` refuses, state checks its
+    ``validate_state_check`` refuses (a key its language lacks, the wrong shape)."""
     problems: list[Problem] = []
-    tools = cls.default_toolset().names()
+    tools = [*cls.default_toolset().names(), *extra_tools]
     for where, name in _named_tools(task):
         if name in tools:
             continue
@@ -294,12 +343,16 @@ def world_problems(task: Task, cls: type[Environment]) -> list[Problem]:
                 f"{', '.join(sorted(tools))}",
             )
         )
-    initial_state_problem = getattr(cls, "initial_state_problem", None)
-    if callable(initial_state_problem) and (bad := initial_state_problem(task.initial_state)):
-        problems.append(("initial_state", str(bad)))
-    state_check_problem = getattr(cls, "state_check_problem", None)
-    if callable(state_check_problem):
-        for i, item in enumerate(task.checklist):
-            if isinstance(item.check, StateCheck) and (bad := state_check_problem(item.check)):
-                problems.append((f"checklist[{i}].check", str(bad)))
+    try:
+        cls.validate_initial_state(task)
+    except ValidationError as exc:
+        problems += _validation_problems(exc, cls.initial_state_model, "initial_state")
+    for i, item in enumerate(task.checklist):
+        if isinstance(item.check, StateCheck):
+            try:
+                cls.validate_state_check(item.check)
+            except ValidationError as exc:
+                problems += _validation_problems(
+                    exc, cls.state_check_model, f"checklist[{i}].check"
+                )
     return problems

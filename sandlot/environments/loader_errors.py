@@ -48,9 +48,9 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
+def _model_at(loc: Sequence[Any], root: type[BaseModel] = Task) -> type[BaseModel] | None:
     """The model class a location points into (pydantic's raw loc, tags included)."""
-    current: Any = Task
+    current: Any = root
     for part in loc:
         candidates = _members(current)
         models = [m for m in candidates if isinstance(m, type) and issubclass(m, BaseModel)]
@@ -83,11 +83,22 @@ def _seen(value: Any) -> str:
     return f" (got a {type(value).__name__})"
 
 
-def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
-    """``(field path, message)`` for one entry of ``ValidationError.errors()``."""
+def describe_validation_error(
+    err: dict[str, Any], *, root: type[BaseModel] = Task, prefix: str = ""
+) -> tuple[str, str]:
+    """``(field path, message)`` for one entry of ``ValidationError.errors()``.
+
+    Args:
+        err: The error, as ``ValidationError.errors()`` lists it.
+        root: The model that was validated (a world's initial-state or state-check
+            model; a Task by default).
+        prefix: Where that model sits in the task (``checklist[2].check``), put before
+            the error's own path.
+    """
     loc = tuple(err.get("loc", ()))
     kind = err.get("type", "")
-    path = field_path(loc) or "(task)"
+    own = field_path(loc)
+    path = ".".join(p for p in (prefix, own) if p).replace(".[", "[") or "(task)"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tags = err.get("ctx", {}).get("expected_tags") or ", ".join(repr(t) for t in _check_tags())
         if kind == "union_tag_invalid":
@@ -96,7 +107,7 @@ def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
         return f"{path}.type", f"the check has no type; set type to one of {tags}"
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else "?"
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], root)
         if model is None:
             return path, f"unknown field {name!r}"
         allowed = _allowed(model)
@@ -105,6 +116,8 @@ def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
         return path, f"unknown field {name!r}; {hint}allowed: {', '.join(allowed)}"
     if kind == "missing":
         return path, "required field is missing"
+    if kind == "value_error":  # a validator's own message: it already says what to do
+        return path, str(err.get("ctx", {}).get("error") or err.get("msg", "invalid value"))
     return path, f"{err.get('msg', 'invalid value')}{_seen(err.get('input'))}"
 
 

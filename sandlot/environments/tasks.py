@@ -26,7 +26,9 @@ __all__ = [
     "OrderCheck",
     "ReferenceCall",
     "ReferenceSolution",
+    "ReferenceStateCheck",
     "StateCheck",
+    "StrictStateCheck",
     "Task",
 ]
 
@@ -36,16 +38,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class StateCheck(_Strict):
+class StateCheck(BaseModel):
     """A predicate over the final environment state, evaluated by the environment.
 
-    Exactly one of ``query`` (SQL on the world's database), ``file`` (a path in the
-    sandbox) or ``command`` (a shell command in the sandbox) is set. The expectation:
-    ``equals`` (the query's single value / the file's text / the command's stdout,
-    stripped), ``contains`` (substring), ``regex``, ``rows`` (the query's full result as a
-    list of lists), ``exit_code`` (for commands), ``exists`` (file exists or not; query
-    returns at least one row or not).
+    This is the check as the task file wrote it. Its fields are the common language —
+    ``query`` (SQL on the world's database), ``file`` (a path in the sandbox) or
+    ``command`` (a shell command in the sandbox), with the expectation ``equals`` (the
+    query's single value / the file's text / the command's stdout, stripped),
+    ``contains`` (substring), ``regex``, ``rows`` (the query's full result as a list of
+    lists), ``exit_code`` (for commands), ``exists`` (file exists or not; query returns at
+    least one row or not), ``tolerance`` — and it keeps any other key, because a world
+    may define its own state-check language (the store's ``changed``). The world's own
+    model (``Environment.state_check_model``, strict) says which keys are allowed: the
+    loader and the checklist read every state check through
+    ``Environment.validate_state_check``.
     """
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     type: Literal["state"] = "state"
     query: str | None = None
@@ -58,6 +67,32 @@ class StateCheck(_Strict):
     exit_code: int | None = None
     exists: bool | None = None
     tolerance: float | None = None
+
+    @property
+    def world_fields(self) -> dict[str, Any]:
+        """The keys that are not the common language: a world's own check fields."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class StrictStateCheck(StateCheck):
+    """The common state-check language and nothing else: the state-check model of a
+    world that declares none of its own (an unknown key is an error)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ReferenceStateCheck(_Strict):
+    """The episode's final state equals the state the task's reference solution leaves
+    (its calls run on a fresh copy of the world, through the tools, no model).
+
+    ``ignore`` lists parts of the state not compared, as dotted paths into the world's
+    comparable state (``*`` matches any one key), e.g. ``tickets.*.created`` in the store.
+    Every world has it: see ``Environment.reference_snapshot`` and
+    ``Environment.compare_snapshots``.
+    """
+
+    type: Literal["reference_state"] = "reference_state"
+    ignore: list[str] = Field(default_factory=list)
 
 
 class CalledCheck(_Strict):
@@ -140,6 +175,7 @@ class JudgeCheck(_Strict):
 
 Check = Annotated[
     StateCheck
+    | ReferenceStateCheck
     | CalledCheck
     | NotCalledCheck
     | OrderCheck
@@ -176,6 +212,8 @@ class Task(_Strict):
     id: str
     environment: str
     instruction: str
+    # Added after the world's policy in the agent's system prompt (Environment.system_prompt).
+    policy_addition: str = ""
     initial_state: dict[str, Any] = Field(default_factory=dict)
     reference: ReferenceSolution | None = None
     checklist: list[ChecklistItem] = Field(default_factory=list)

@@ -9,8 +9,8 @@ it hands over plain event dicts).
 Outcomes (the same words in the database, the CLI and the viewer):
 
 ========== =========================================================================
-passed     the episode ended by itself (answered, or finished its plan) and every
-           required checklist item passed
+passed     the episode ended by itself (answered, finished its plan, or a tool ended
+           it) and every required checklist item passed
 failed     it ended by itself and a required item failed
 gave_up    a step failed and no re-plan was left
 budget     a model-call or tool-call budget ran out
@@ -19,6 +19,10 @@ interrupted the process was stopped (cancelled, killed) before the episode ended
 ========== =========================================================================
 
 Only ``passed`` is a success; :func:`decide_outcome` is the only place that says so.
+
+A tool can end the episode (it raises ``EndEpisode``, e.g. a transfer to a human agent):
+end reason ``tool_ended``. That is the world's own way to end, not a cut-short episode,
+so the checklist decides ``passed`` or ``failed``, as for an answer.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ STEP_FAILED = "STEP FAILED"
 EndReason = Literal[
     "answered",  # submit_answer was called with an answer
     "plan_finished",  # the last plan step ended with a reply (or the single agent replied)
+    "tool_ended",  # a tool ended the episode (it raised EndEpisode: a transfer to a human)
     "budget",  # a model-call or tool-call budget ran out
     "gave_up",  # a step failed and no re-plan was left
     "model_error",  # a model call failed (after its retries) or timed out
@@ -191,10 +196,10 @@ def decide_outcome(ended: EndReason | str | None, checklist_passed: bool | None)
 
     This is the only success rule: an episode that did not end by itself (budget, gave
     up, error, interrupted) is never ``passed``, whatever its checklist says; one that
-    did is ``passed`` exactly when every required item passed (``checklist_passed``;
-    None, never scored, is ``failed``).
+    did (answered, finished its plan, or a tool ended it) is ``passed`` exactly when
+    every required item passed (``checklist_passed``; None, never scored, is ``failed``).
     """
-    if ended in ("answered", "plan_finished"):
+    if ended in ("answered", "plan_finished", "tool_ended"):
         return "passed" if checklist_passed else "failed"
     if ended in ("budget", "gave_up", "interrupted"):
         return ended  # type: ignore[return-value]
@@ -242,7 +247,9 @@ def trajectory_from_events(
         payload = _payload(event)
         if kind == "model_call":
             response = payload.get("response") if isinstance(payload.get("response"), dict) else {}
-            usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+            usage = payload.get("usage")
+            if not isinstance(usage, dict):
+                usage = {}
             calls = response.get("tool_calls") if isinstance(response, dict) else None
             trajectory.model_calls.append(
                 ModelCallRecord(

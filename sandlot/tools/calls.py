@@ -213,6 +213,8 @@ class ToolOutcome:
     duration: float = 0.0
     arguments: dict[str, Any] | None = None
     value: Any = None
+    # the tool's message when it ended the episode (it raised EndEpisode), else None
+    ends_episode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_message(self) -> dict[str, Any]:

@@ -99,10 +99,15 @@ class Tool:
 
 
 def _is_context(annotation: Any) -> bool:
-    """``ToolContext`` (or a subclass), optionally ``| None``, or its name as a string."""
+    """``ToolContext`` (or a subclass, or ``ToolContext[State]`` typed by the world's
+    state), optionally ``| None``, or its name as a string."""
     if isinstance(annotation, str):
-        return annotation.replace(" ", "").split("|")[0].split(".")[-1] == "ToolContext"
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        first = annotation.replace(" ", "").split("|")[0].split("[")[0]
+        return first.split(".")[-1] == "ToolContext"
+    origin = typing.get_origin(annotation)
+    if isinstance(origin, type) and issubclass(origin, ToolContext):  # ToolContext[State]
+        return True
+    if origin in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         return len(members) == 1 and _is_context(members[0])
     return isinstance(annotation, type) and issubclass(annotation, ToolContext)

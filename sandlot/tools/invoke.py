@@ -20,6 +20,7 @@ from pydantic_core import PydanticSerializationError, to_json, to_jsonable_pytho
 from sandlot.tools.calls import ErrorKind, ToolCall, ToolOutcome, clean_text
 from sandlot.tools.context import ToolContext
 from sandlot.tools.decorator import Tool
+from sandlot.tools.end import EndEpisode
 from sandlot.tools.errors import ToolError
 from sandlot.tools.toolset import Toolset
 
@@ -188,6 +189,9 @@ async def invoke_tool(
     "timeout") and a ``content`` message the model can act on. A tool's traceback goes to
     ``outcome.extra["traceback"]``, for the trace, never to the model.
 
+    A tool that raises ``EndEpisode`` succeeded: its message is the content, and
+    ``sandlot.tools.end.ends_episode(outcome)`` returns it (the agent ends the episode).
+
     The time limit is the tool's own ``timeout``, else ``timeout``, else none. An async
     tool is cancelled when it passes the limit. A sync tool runs in a worker thread so
     the event loop keeps going; on a timeout the outcome returns at once, but a thread
@@ -246,6 +250,16 @@ async def invoke_tool(
         return _fail(call, "timeout", content, t0, arguments=args)
     except ToolError as exc:
         return _fail(call, "tool_error", str(exc) or f"{call.name} failed", t0, arguments=args)
+    except EndEpisode as exc:  # not a failure: the call's result, and the episode's end
+        content = clean_text(str(exc) or f"{call.name} ended the episode.")
+        return ToolOutcome(
+            call.id,
+            call.name,
+            content,
+            duration=time.perf_counter() - t0,
+            arguments=args,
+            ends_episode=content,
+        )
     except (Exception, SystemExit) as exc:  # SystemExit: a tool's sys.exit() ends no episode
         return _exception(call, exc, t0, args)
     except asyncio.CancelledError as exc:

@@ -345,7 +345,7 @@ def _union(branches: list[tuple[str, Decoder | None]], pairs: bool) -> Decoder |
             # [] is an empty pair list when there is no array branch to take it
             arrays = any(kind == "array" for kind, _ in branches)
             as_map = pairs and _is_pairs(value) and (bool(value) or not arrays)
-            wanted = ("map",) if as_map else ("array",)
+            wanted: tuple[str, ...] = ("map",) if as_map else ("array",)
         elif isinstance(value, dict):
             wanted = ("object", "map")
         else:

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from sandlot.registry import TOOLS
 from sandlot.tools.decorator import Tool
 
 __all__ = ["Toolset"]
@@ -149,20 +150,36 @@ class Toolset:
                 loaded = ep.load()
             except Exception as exc:
                 raise ImportError(f"{where} failed to load: {type(exc).__name__}: {exc}") from exc
-            if isinstance(loaded, Tool):
-                tools: Iterable[Tool] = [loaded]
-            elif isinstance(loaded, Toolset):
-                tools = loaded
-            elif isinstance(loaded, ModuleType):
-                tools = cls.from_module(loaded)
-            else:
-                raise TypeError(
-                    f"{where} loaded a {type(loaded).__name__}; "
-                    "expected a Tool, a Toolset or a module"
-                )
-            for t in tools:
+            for t in cls._tools_of(loaded, where):
                 toolset.add(t)
         return toolset
+
+    @classmethod
+    def registered(cls, name: str) -> Toolset:
+        """The tools registered as ``name`` in :data:`sandlot.registry.TOOLS` — in code
+        (``TOOLS.register("billing", "my_package.tools")``) or by an installed package
+        (entry-point group ``sandlot.tools``); this is what ``--tools NAME`` takes.
+
+        Raises:
+            UserError: no such name, or its target failed to import (naming the entry
+                point and its distribution).
+            TypeError: it is not a Tool, a Toolset or a module.
+        """
+        loaded = TOOLS.get(name)
+        where = f"toolset {name!r} ({TOOLS.entry(name).origin})"
+        return cls(name, cls._tools_of(loaded, where))
+
+    @classmethod
+    def _tools_of(cls, loaded: object, where: str) -> Iterable[Tool]:
+        if isinstance(loaded, Tool):
+            return [loaded]
+        if isinstance(loaded, Toolset):
+            return loaded
+        if isinstance(loaded, ModuleType):
+            return cls.from_module(loaded)
+        raise TypeError(
+            f"{where} loaded a {type(loaded).__name__}; expected a Tool, a Toolset or a module"
+        )
 
 
 def _origin(tool: Tool) -> str:

@@ -57,9 +57,10 @@ def encode_ranges(numbers: Iterable[int]) -> list[int | list[int]]:
     """``[0, 1, 2, 3, 7, 5, 6]`` → ``[[0, 3], 7, [5, 6]]``: runs of consecutive numbers as
     ``[first, last]``, others as they are; the order is kept."""
     out: list[int | list[int]] = []
-    start = prev = None
+    start: int | None = None  # None until the first number; then both are set
+    prev = 0
     for n in numbers:
-        if prev is not None and n == prev + 1:
+        if start is not None and n == prev + 1:
             prev = n
             continue
         if start is not None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sandlot.errors import UserError
 from sandlot.traces.messages import (
     MESSAGE_REFS,
     decode_ranges,
@@ -84,7 +85,7 @@ class TraceReader:
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         if self._read is None:
-            raise ValueError(f"the trace {self.path} is closed; open it again to read")
+            raise UserError(f"the trace {self.path} is closed; open it again to read")
         return [dict(r) for r in self._read.execute(sql, tuple(params)).fetchall()]
 
     # --- runs and episodes ---------------------------------------------------------------
@@ -113,7 +114,8 @@ class TraceReader:
     ) -> list[dict[str, Any]]:
         """Episodes matching every filter given, ordered by ``order_by`` (prefix ``-`` for
         descending). ``success=False`` matches failures and unscored episodes."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (
             ("run_id", run_id),
             ("task_id", task_id),
@@ -128,7 +130,7 @@ class TraceReader:
             params.append(int(success))
         column = order_by.removeprefix("-")
         if column not in _ORDER:
-            raise ValueError(
+            raise UserError(
                 f"cannot order episodes by {order_by!r}; use one of {sorted(_ORDER)} "
                 "(prefix '-' for descending)"
             )

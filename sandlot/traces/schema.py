@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     pid INTEGER,             -- the process writing it (started or resumed it), so that
     host TEXT,               -- a crash is detected even when its run row is finished
     outcome TEXT,            -- passed / failed / gave_up / budget / error / interrupted
-    end_reason TEXT          -- answered / plan_finished / budget / gave_up / model_error /
+    end_reason TEXT          -- answered / plan_finished / tool_ended / budget / gave_up / model_error /
                              -- error / interrupted (sandlot.environments.trajectory)
 );
 CREATE INDEX IF NOT EXISTS episodes_run ON episodes(run_id);

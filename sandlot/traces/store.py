@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sandlot.environments.trajectory import OUTCOMES, SUBMIT_TOOL
+from sandlot.errors import UserError
 from sandlot.traces.errors import TraceFileError
 from sandlot.traces.messages import MESSAGE_REFS, MessageLog
 from sandlot.traces.query import TraceReader
@@ -401,14 +402,14 @@ class TraceStore(TraceReader):
         alone: they follow from ``outcome`` (only 'passed' is a success).
         """
         if "success" in columns:
-            raise ValueError(
+            raise UserError(
                 "set the episode's outcome (passed, failed, ...), not success: success "
                 "follows from the outcome"
             )
         if "outcome" in columns:
             outcome = columns["outcome"]
             if outcome not in OUTCOMES:
-                raise ValueError(f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}")
+                raise UserError(f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}")
             columns["success"] = int(outcome == "passed")
             columns["status"] = outcome if outcome in ("error", "interrupted") else "done"
         self._update("episodes", episode_id, columns, self._own_episodes)
@@ -418,7 +419,7 @@ class TraceStore(TraceReader):
             return
         unknown = sorted(set(columns) - self._columns[table])
         if unknown:
-            raise ValueError(
+            raise UserError(
                 f"{table} has no column(s) {', '.join(unknown)}; known: {', '.join(sorted(self._columns[table]))}"
             )
         sets = [f"{name} = ?" for name in columns]
@@ -445,12 +446,12 @@ class TraceStore(TraceReader):
         rows = []
         for i, v in enumerate(verdicts):
             if not isinstance(v, dict) or not v.get("item_id"):
-                raise ValueError(
+                raise UserError(
                     f"check verdict #{i} for episode {episode_id} needs an 'item_id': {v!r}"
                 )
             unknown = sorted(set(v) - _CHECK_KEYS)
             if unknown:
-                raise ValueError(
+                raise UserError(
                     f"check verdict {v['item_id']!r} for episode {episode_id} has unknown key(s) "
                     f"{', '.join(unknown)}; known: {', '.join(sorted(_CHECK_KEYS))}"
                 )

@@ -18,6 +18,7 @@ from math import comb
 from typing import Any
 
 from sandlot.environments.trajectory import OUTCOMES
+from sandlot.errors import UserError
 
 __all__ = [
     "OUTCOME_SQL",
@@ -57,7 +58,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     epochs, e.g. an interrupted run, counts with what it has).
     """
     if n < 1 or k < 1:
-        raise ValueError(f"pass@k needs n >= 1 and k >= 1 (n={n}, k={k})")
+        raise UserError(f"pass@k needs n >= 1 and k >= 1 (n={n}, k={k})")
     k = min(k, n)
     if n - c < k:
         return 1.0

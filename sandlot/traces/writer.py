@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandlot.errors import WriterError
+from sandlot.errors import UserError, WriterError
 
 __all__ = ["EVENT_COLUMNS", "TraceWriter", "WriterError"]
 
@@ -75,9 +75,9 @@ class TraceWriter:
         busy_timeout: float = 30.0,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise UserError(f"batch_size must be at least 1, got {batch_size}")
         if flush_interval < 0:
-            raise ValueError(f"flush_interval must be >= 0, got {flush_interval}")
+            raise UserError(f"flush_interval must be >= 0, got {flush_interval}")
         self.path = str(path)
         self.batch_size = batch_size
         self.flush_interval = flush_interval

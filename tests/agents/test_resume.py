@@ -3,6 +3,7 @@ their last checkpoint, nothing counted twice."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -33,7 +34,8 @@ SCRIPT = textwrap.dedent(
                 await asyncio.sleep(3600)
             return await super().complete(request)
 
-    tasks = [t for t in load_tasks(["examples/tasks/store"]) if len(t.reference.calls) >= 2][:3]
+    tasks = [t for t in load_tasks(["examples/tasks/store"]) if len(t.reference.calls) >= 2
+             and all(c.tool != "transfer_to_human_agent" for c in t.reference.calls)][:3]
     print("TASKS", " ".join(t.id for t in tasks), flush=True)
     asyncio.run(run(tasks, model=HangingOracle(), db=sys.argv[1], concurrency=1))
     """
@@ -56,7 +58,32 @@ def _task_ids() -> list[str]:
     from sandlot.environments.loader import load_tasks
 
     tasks = load_tasks([ROOT / "examples/tasks/store"])
-    return [t.id for t in tasks if len(t.reference.calls) >= 2][:3]
+    # tasks that end with an answer (not with a tool that ends the episode), in any order
+    return [
+        t.id
+        for t in tasks
+        if len(t.reference.calls) >= 2
+        and all(c.tool != "transfer_to_human_agent" for c in t.reference.calls)
+    ][:3]
+
+
+def _until_committed(db: Path, task_id: str) -> None:
+    """Wait until the trace writer has committed a tool call of the episode of
+    ``task_id`` (it batches: an event reaches the file some time after it happened)."""
+    sql = (
+        "SELECT count(*) FROM events JOIN episodes ON events.episode_id = episodes.id "
+        "WHERE episodes.task_id = ? AND events.kind = 'tool_call'"
+    )
+    deadline = time.monotonic() + 60  # a bound against a hang, not a timing assertion
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+            try:
+                if conn.execute(sql, (task_id,)).fetchone()[0] >= 1:
+                    return
+            except sqlite3.OperationalError:  # the tables are not created yet
+                pass
+        time.sleep(0.01)  # polling interval of the wait above, not a synchronisation
+    raise AssertionError(f"no tool call of {task_id} was committed within 60 s")
 
 
 async def test_killed_run_resumes_without_counting_an_episode_twice(tmp_path):
@@ -71,7 +98,7 @@ async def test_killed_run_resumes_without_counting_an_episode_twice(tmp_path):
         if "HANGING" in line or not line:
             break
     assert any("HANGING" in x for x in lines), "".join(lines)
-    time.sleep(0.5)  # let the writer commit the hung episode's first steps
+    _until_committed(db, ids[2])  # the hung episode's first steps are in the database
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import model_validator
+
 from sandlot.agents.models.base import Model, ModelRequest, ModelResponse
 from sandlot.environments.base import Environment
-from sandlot.environments.tasks import StateCheck, Task
+from sandlot.environments.tasks import StateCheck, StrictStateCheck, Task
 from sandlot.tools import Toolset, tool
 
 __all__ = ["FakeEnvironment", "FakeJudge"]
@@ -23,19 +25,26 @@ def add_note(text: str) -> str:
     return text
 
 
-class FakeEnvironment(Environment):
+class FakeCheck(StrictStateCheck):
+    """The fake world's checks: ``query`` only."""
+
+    @model_validator(mode="after")
+    def _query_only(self) -> FakeCheck:
+        if not self.query:
+            raise ValueError("the fake world has no files or commands; use query")
+        return self
+
+
+class FakeEnvironment(Environment[dict[str, Any], Any, FakeCheck]):
     """State is a dict of counters; a state check's ``query`` names a counter and
     ``equals`` its value. ``query: boom`` raises, as a broken check would."""
 
     name = "fake"
+    state_check_model = FakeCheck
 
     @classmethod
     def default_toolset(cls) -> Toolset:
         return Toolset("fake", [add_note])
-
-    @classmethod
-    def state_check_problem(cls, check: StateCheck) -> str | None:
-        return None if check.query else "the fake world has no files or commands; use query"
 
     async def reset(self, task: Task) -> None:
         self.state = dict(task.initial_state)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from sandlot.environments import base
 from sandlot.environments.loader import TaskFileError, load_task_file, load_tasks
 
 GOOD = """
@@ -349,14 +348,17 @@ def test_check_environments_false_skips_world_and_tool_checks(tmp_path):
     assert "unknown environment 'moon'" in str(_error(path))  # checked by default
 
 
-def test_a_world_that_cannot_be_imported_skips_the_tool_check(tmp_path, monkeypatch):
-    monkeypatch.setitem(base._BUILTINS, "ghost", "sandlot.no_such_module:Ghost")
+def test_a_world_that_cannot_be_imported_is_reported_as_a_run_would(tmp_path, register_world):
+    register_world("ghost", "sandlot.no_such_module:Ghost")
     text = GOOD.replace("environment: store", "environment: ghost")
-    [task] = load_tasks([_write(tmp_path, "t.yaml", text)])
-    assert task.environment == "ghost"
+    err = _error(_write(tmp_path, "t.yaml", text))
+    assert "task 'a', field environment: world 'ghost'" in str(err)
+    assert "failed to import: ModuleNotFoundError: No module named 'sandlot.no_such_module'" in str(
+        err
+    )
 
 
-def test_a_world_that_breaks_on_loading_is_reported(tmp_path, monkeypatch):
+def test_a_world_that_breaks_on_loading_is_reported(tmp_path, register_world):
     from tests.environments.test_checklist_fakes import FakeEnvironment
 
     class Broken(FakeEnvironment):
@@ -366,17 +368,17 @@ def test_a_world_that_breaks_on_loading_is_reported(tmp_path, monkeypatch):
         def default_toolset(cls):
             raise RuntimeError("no tools today")
 
-    monkeypatch.setitem(base._REGISTRY, "broken", Broken)
+    register_world("broken", Broken)
     text = GOOD.replace("environment: store", "environment: broken")
     err = _error(_write(tmp_path, "t.yaml", text))
     assert "task 'a', field environment: environment 'broken' could not be loaded: " in str(err)
     assert "RuntimeError: no tools today" in str(err)
 
 
-def test_a_world_can_refuse_state_checks_it_cannot_answer(tmp_path, monkeypatch):
+def test_a_world_can_refuse_state_checks_it_cannot_answer(tmp_path, register_world):
     from tests.environments.test_checklist_fakes import FakeEnvironment
 
-    monkeypatch.setitem(base._REGISTRY, "fake", FakeEnvironment)
+    register_world("fake", FakeEnvironment)
     text = """
 id: f
 environment: fake

@@ -130,5 +130,5 @@ async def test_initial_state_sql_must_be_a_list_of_statements(tmp_path):
         "initial_state: {sql: 'UPDATE products SET stock = 3 WHERE id = 104'}\n"
         "checklist: [{id: a, check: {type: answer, value: x}}]\n"
     )
-    with pytest.raises(TaskFileError, match="field initial_state: initial_state sql must be"):
+    with pytest.raises(TaskFileError, match="field initial_state.sql: initial_state sql must be"):
         load_task_file(path)

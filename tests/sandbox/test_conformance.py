@@ -1,23 +1,22 @@
-"""Every backend passes the same conformance kit (tests/sandbox/conformance.py)."""
+"""Every backend passes the same conformance kit, the one the package ships for backend
+authors (``sandlot.testing``), each backend made by name through the registry as a run
+makes it."""
 
 from __future__ import annotations
 
 import pytest
 
-from sandlot.environments.sandbox.docker import DockerSandbox
-from sandlot.environments.sandbox.local import LocalSandbox
+from sandlot.environments.sandbox.factory import make_sandbox
+from sandlot.testing import SandboxConformance
 from tests.docker_support import LIMITS
-from tests.sandbox.conformance import SandboxConformance
 
 pytestmark = pytest.mark.filterwarnings("ignore:the local sandbox does not isolate")
 
 
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 async def sandbox(request):
-    if request.param == "docker":
-        sb = await DockerSandbox.start(LIMITS, run_id="tests-conformance")
-    else:
-        sb = LocalSandbox(LIMITS)
+    sb = await make_sandbox(request.param, limits=LIMITS, run_id="tests-conformance")
+    assert sb.backend == request.param
     try:
         yield sb
     finally:
@@ -26,3 +25,9 @@ async def sandbox(request):
 
 class TestBackends(SandboxConformance):
     pass
+
+
+def test_the_kit_ships_in_the_package_and_the_tests_copy_is_the_same():
+    import tests.sandbox.conformance as old
+
+    assert old.SandboxConformance is SandboxConformance

@@ -357,3 +357,25 @@ def test_docstring_parameter_sections_have_several_names():
     )
     assert parsed.params == {"a": "First.", "b": "Second."}
     assert parse_docstring(None).description == ""
+
+
+def test_a_context_typed_by_the_worlds_state_is_injected_not_shown():
+    from dataclasses import dataclass
+
+    from sandlot.tools import ToolContext, tool
+
+    @dataclass
+    class Shelf:
+        books: list[str]
+
+    @tool
+    def count_books(ctx: ToolContext[Shelf], genre: str) -> int:
+        """Count the books of a genre.
+
+        Args:
+            genre: The genre.
+        """
+        return len(ctx.state.books)
+
+    assert count_books.context_param == "ctx"
+    assert list(count_books.schema()["function"]["parameters"]["properties"]) == ["genre"]

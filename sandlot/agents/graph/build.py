@@ -5,9 +5,9 @@ of an episode travel as run-scoped context."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -23,7 +23,14 @@ __all__ = ["build_graph", "default_graph", "graph_for"]
 _COMPILED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
-Node = Callable[[EpisodeState, Runtime[EpisodeRuntime]], Awaitable[dict[str, Any]]]
+class Node(Protocol):
+    """A node function as LangGraph calls it (it passes ``runtime`` by name)."""
+
+    __name__: str
+
+    def __call__(
+        self, state: EpisodeState, runtime: Runtime[EpisodeRuntime]
+    ) -> Awaitable[dict[str, Any]]: ...
 
 
 def _noting_trace_seq(node: Node) -> Node:

@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sandlot.agents.graph.prompts import EXECUTOR_SYSTEM, SINGLE_AGENT_SYSTEM
+from sandlot.agents.graph.prompts import EXECUTOR_SYSTEM, SINGLE_AGENT_SYSTEM, with_policy
 from sandlot.agents.graph.runtime import EpisodeRuntime, parse_submit
 from sandlot.agents.graph.state import EpisodeState
 from sandlot.agents.models.base import ModelRequest
@@ -45,6 +45,7 @@ _EMPTY_REPLY = (
     f"reply '{STEP_FAILED}:' and the reason."
 )
 _SINGLE_EMPTY_REPLY = "Your reply was empty. Call a tool, or call submit_answer with the answer."
+_NOT_RUN_ENDED = "Not run: a tool call before this one ended the episode."
 
 
 def model_calls_made(state: EpisodeState) -> int:
@@ -77,7 +78,7 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
         spent = budget_spent(state, rt)
         if spent is not None:
             return spent
-        system = SINGLE_AGENT_SYSTEM if rt.single else EXECUTOR_SYSTEM
+        system = with_policy(SINGLE_AGENT_SYSTEM if rt.single else EXECUTOR_SYSTEM, rt.policy)
         request = ModelRequest(
             messages=[{"role": "system", "content": system}, *state["messages"]],
             tools=[*rt.toolset.schemas(state["offered"]), SUBMIT_SCHEMA],
@@ -113,7 +114,14 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
         tool_limit = rt.task.max_tool_calls
         offered = set(state["offered"])
         refused = False  # a call asked for past the tool budget
+        stopped: str | None = None  # what a tool that ended the episode said
         for call in response.tool_calls:
+            if stopped is not None:
+                # A tool ended the episode: nothing after it in the reply runs.
+                messages.append(
+                    {"role": "tool", "tool_call_id": call.id, "content": _NOT_RUN_ENDED}
+                )
+                continue
             if call.name != SUBMIT_TOOL and ran >= tool_limit:
                 # The budget is spent: the call is answered, not run, and the episode ends.
                 refused = True
@@ -138,7 +146,9 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
                 if submitted is not None and answer is None:
                     answer = submitted
                 continue
-            made_call = await rt.call_tool(call, step, node.seq, offered=call.name in offered)
+            made_call, stopped = await rt.run_tool(
+                call, step, node.seq, offered=call.name in offered
+            )
             calls.append(made_call)
             ran += 1
             messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
@@ -146,6 +156,18 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
         step_calls = state["step_calls"] + len(response.tool_calls)
         update["step_calls"] = step_calls
 
+        if stopped is not None:
+            # The world's own end (a transfer to a human): no further model call, and
+            # the checklist decides the outcome. An answer submitted before it is kept.
+            plan = [dict(s) for s in state["plan"]]
+            plan[step].update(status="done", result=stopped)
+            return {
+                **update,
+                "plan": plan,
+                "answer": answer,
+                "ended": "tool_ended",
+                "route": "finish",
+            }
         if answer is not None:
             plan = [dict(s) for s in state["plan"]]
             plan[step].update(status="done", result=answer)

@@ -13,6 +13,7 @@ from sandlot.agents.graph.prompts import (
     parse_plan,
     planner_user_message,
     step_message,
+    with_policy,
 )
 from sandlot.agents.graph.runtime import EpisodeRuntime
 from sandlot.agents.graph.state import EpisodeState, PlanStep
@@ -64,7 +65,7 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
         descriptions = {t.name: _one_line(t.description) for t in rt.toolset}
         request = ModelRequest(
             messages=[
-                {"role": "system", "content": PLANNER_SYSTEM},
+                {"role": "system", "content": with_policy(PLANNER_SYSTEM, rt.policy)},
                 {
                     "role": "user",
                     "content": planner_user_message(

@@ -1,4 +1,8 @@
-"""The prompts the planner and executor send. Kept apart so they can be read and tuned."""
+"""The prompts the planner and executor send. Kept apart so they can be read and tuned.
+
+They are generic: no world's name or rules. A world's policy (with its task's addition,
+``Environment.system_prompt``) follows them in the system message (:func:`with_policy`).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,20 @@ from sandlot.environments.trajectory import STEP_FAILED
 __all__ = [
     "EXECUTOR_SYSTEM",
     "PLANNER_SYSTEM",
+    "POLICY_HEADING",
     "SINGLE_AGENT_SYSTEM",
     "parse_plan",
     "planner_user_message",
     "step_message",
+    "with_policy",
 ]
 
 PLANNER_SYSTEM = (
     "You are the planner of a tool-using agent. Break the user's request into a short "
     "ordered list of concrete steps; each step should need at most a few tool calls. "
     "The last step gives the final answer to the user. If the request must be refused "
-    "or needs no tool, plan a single step that answers it. Reply with JSON only: "
+    "(it breaks a rule) or needs no tool, plan a single step that answers it. "
+    "Reply with JSON only: "
     '{"steps": ["...", "..."]}'
 )
 
@@ -30,15 +37,25 @@ EXECUTOR_SYSTEM = (
     "Call tools when needed. When the current step is finished, reply with a short text "
     "summary of its result and no tool call. If the step cannot be done, reply with text "
     f"starting with '{STEP_FAILED}:' and the reason. When you know the final answer for the "
-    "user, call submit_answer with it. Follow the store's policies; refuse requests that "
-    "break them and explain why."
+    "user, call submit_answer with it. Follow the policy (below, when there is one) and "
+    "the rules the tools enforce; refuse requests that break them and explain why."
 )
 
 SINGLE_AGENT_SYSTEM = (
     "You are an agent that completes the user's request using the tools offered. Call "
     "tools as needed, then call submit_answer with the final answer for the user. Follow "
-    "the policies the tools enforce; refuse requests that break them and explain why."
+    "the policy (below, when there is one) and the rules the tools enforce; refuse requests "
+    "that break them and explain why."
 )
+
+POLICY_HEADING = "Policy (the rules of the environment you act in):"
+
+
+def with_policy(system: str, policy: str) -> str:
+    """A generic system prompt with the world's policy after it, under
+    :data:`POLICY_HEADING`; the prompt alone when there is no policy."""
+    policy = policy.strip()
+    return f"{system}\n\n{POLICY_HEADING}\n{policy}" if policy else system
 
 
 def planner_user_message(

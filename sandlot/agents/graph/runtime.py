@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse
 from sandlot.environments.trajectory import ModelCallRecord, ToolCallRecord
 from sandlot.tools.calls import ToolCall, clean_text
+from sandlot.tools.end import ends_episode
 from sandlot.tools.invoke import invoke_tool
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +76,12 @@ class EpisodeRuntime:
     @property
     def single(self) -> bool:
         return self.config.agent == "single"
+
+    @property
+    def policy(self) -> str:
+        """The world's policy with the task's addition: what the planner and executor send
+        after their generic prompts (and the trace's root event records)."""
+        return self.environment.system_prompt(self.task)
 
     def node(self, name: str, step: int | None) -> Any:
         """The span of one node run."""
@@ -155,6 +162,20 @@ class EpisodeRuntime:
 
         ``record=False`` re-runs a call without a new event (restoring a world on resume).
         """
+        made, _ = await self.run_tool(call, step, parent, offered=offered, record=record)
+        return made
+
+    async def run_tool(
+        self,
+        call: ToolCall,
+        step: int,
+        parent: int | None,
+        *,
+        offered: bool = True,
+        record: bool = True,
+    ) -> tuple[ToolCallRecord, str | None]:
+        """``call_tool``, and the tool's message when it ended the episode (it raised
+        ``EndEpisode``; the tool_call event says so under ``ends_episode``), else None."""
         seq = self.recorder.next_seq() if record else None
         ts = time.time()
         outcome = await invoke_tool(self.toolset, call, self.ctx, timeout=self.config.tool_timeout)
@@ -171,13 +192,16 @@ class EpisodeRuntime:
             duration=outcome.duration,
             seq=seq,
         )
+        ended = ends_episode(outcome)
         if seq is None:
-            return made
+            return made, ended
         payload = tool_call_payload(made)
         if "traceback" in outcome.extra:
             payload["traceback"] = outcome.extra["traceback"]
+        if ended is not None:
+            payload["ends_episode"] = ended
         self.recorder.emit(seq, parent, ts, "tool_call", call.name, payload, outcome.duration)
-        return made
+        return made, ended
 
     def record_submit(
         self, call: ToolCall, answer: str | None, error: str | None, step: int, parent: int | None

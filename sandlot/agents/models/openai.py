@@ -202,7 +202,8 @@ def parse_completion(completion: Any, where: str = "the model") -> ModelResponse
         calls: list[ToolCall] = []
         sent = _field(message, "tool_calls") or []
         if not isinstance(sent, list):
-            kind = {dict: "an object", str: "a string"}.get(type(sent), type(sent).__name__)
+            kinds: dict[type, str] = {dict: "an object", str: "a string"}
+            kind = kinds.get(type(sent), type(sent).__name__)
             raise ValueError(f"tool_calls as {kind}; expected a list of tool calls")
         for i, tool_call in enumerate(sent):
             function = _field(tool_call, "function")

@@ -9,6 +9,11 @@ Forms::
     scripted:path/to/file.py:ATTR   a ScriptedModel, any Model, or a function (wrapped in ScriptedModel)
     scripted:package.module:ATTR    the same, from an importable module
     replay:DB_PATH:EPISODE_ID       the model outputs recorded for that episode
+    KIND[:REST]                     a provider registered in sandlot.registry.MODELS, in code
+                                    or by a package (entry-point group ``sandlot.models``)
+
+Each built-in kind is a provider registered the same way a package's is
+(docs/guides/model-provider.md).
 """
 
 from __future__ import annotations
@@ -23,8 +28,17 @@ from sandlot.agents.models.base import Model
 from sandlot.agents.models.null import NullModel
 from sandlot.agents.models.oracle import OracleModel
 from sandlot.agents.models.scripted import ScriptedModel
+from sandlot.registry import MODELS
 
-__all__ = ["MODEL_SPECS", "make_model"]
+__all__ = [
+    "MODEL_SPECS",
+    "make_model",
+    "null_provider",
+    "openai_provider",
+    "oracle_provider",
+    "replay_provider",
+    "scripted_provider",
+]
 
 MODEL_SPECS = (
     "oracle",
@@ -43,39 +57,81 @@ def _unknown(spec: str, why: str) -> ValueError:
 
 
 def make_model(spec: str, **options: Any) -> Model:
-    """Build the model ``spec`` names.
+    """Build the model ``spec`` names: ``KIND`` or ``KIND:REST``, where KIND is a model
+    provider registered in :data:`sandlot.registry.MODELS` (the built-in ones below, one
+    registered in code, or one a package publishes in the ``sandlot.models`` entry-point
+    group) and REST is what that provider makes of it.
 
     Args:
-        spec: One of the forms in :data:`MODEL_SPECS`.
+        spec: One of the forms in :data:`MODEL_SPECS`, or ``KIND[:REST]`` of a
+            registered provider.
         **options: For ``openai``: OpenAIModel's keyword options (base_url, api_key,
-            timeout, max_retries, temperature, ...). Other kinds take none.
+            timeout, max_retries, temperature, ...). Other built-in kinds take none.
 
     Raises:
-        ValueError: The spec has none of the forms, or its parts cannot be loaded.
+        ValueError: The spec has none of the forms, or its parts cannot be loaded (an
+            unknown kind lists the registered ones; a provider whose code fails to
+            import is an ``ExtensionLoadError``, a ValueError too).
     """
     kind, _, rest = spec.strip().partition(":")
-    if kind == "oracle" and not rest:
-        _no_options(spec, options)
-        return OracleModel()
-    if kind == "null" and not rest:
-        _no_options(spec, options)
-        return NullModel()
-    if kind == "openai":
-        from sandlot.agents.models.openai import OpenAIModel
+    if not kind:
+        raise _unknown(spec, "empty spec")
+    if kind not in MODELS:
+        raise _unknown(spec, f"unknown kind {kind!r} (registered: {', '.join(MODELS.names())})")
+    model = MODELS.get(kind)(rest, **options)
+    if not isinstance(model, Model):
+        raise ValueError(f"model provider {kind!r} returned a {type(model).__name__}, not a Model")
+    return model
 
-        return OpenAIModel(rest or None, **options)
-    if kind == "scripted" and rest:
-        _no_options(spec, options)
-        return _scripted(spec, rest)
-    if kind == "replay" and rest:
-        _no_options(spec, options)
-        from sandlot.agents.models.replay import ReplayModel
 
-        db_path, episode_id = _split_replay(rest)
-        if not db_path or not episode_id:
-            raise _unknown(spec, "replay needs both a database path and an episode id")
-        return ReplayModel.from_trace(db_path, episode_id)
-    raise _unknown(spec, f"unknown kind {kind!r}" if kind else "empty spec")
+def oracle_provider(rest: str, **options: Any) -> Model:
+    """oracle: play each task's reference solution."""
+    _bare("oracle", rest, options)
+    return OracleModel()
+
+
+def null_provider(rest: str, **options: Any) -> Model:
+    """null: answer nothing (no text, no tool call)."""
+    _bare("null", rest, options)
+    return NullModel()
+
+
+def openai_provider(rest: str, **options: Any) -> Model:
+    """openai[:NAME]: a model behind an OpenAI-compatible endpoint."""
+    from sandlot.agents.models.openai import OpenAIModel
+
+    return OpenAIModel(rest or None, **options)
+
+
+def scripted_provider(rest: str, **options: Any) -> Model:
+    """scripted:SOURCE:ATTR: a ScriptedModel, Model or function from a file or module."""
+    spec = f"scripted:{rest}"
+    if not rest:
+        raise _unknown(
+            spec,
+            "unknown kind 'scripted' with nothing after it; it needs a file or module "
+            "and an attribute",
+        )
+    _no_options(spec, options)
+    return _scripted(spec, rest)
+
+
+def replay_provider(rest: str, **options: Any) -> Model:
+    """replay:DB_PATH:EPISODE_ID: the model outputs recorded for that episode."""
+    spec = f"replay:{rest}"
+    _no_options(spec, options)
+    from sandlot.agents.models.replay import ReplayModel
+
+    db_path, episode_id = _split_replay(rest)
+    if not db_path or not episode_id:
+        raise _unknown(spec, "replay needs both a database path and an episode id")
+    return ReplayModel.from_trace(db_path, episode_id)
+
+
+def _bare(kind: str, rest: str, options: dict[str, Any]) -> None:
+    if rest:
+        raise _unknown(f"{kind}:{rest}", f"unknown kind {kind!r} with arguments; it takes none")
+    _no_options(kind, options)
 
 
 def _no_options(spec: str, options: dict[str, Any]) -> None:

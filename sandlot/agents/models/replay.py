@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse, Usage
+from sandlot.errors import UserError
 from sandlot.tools.calls import ToolCall
 
 __all__ = ["ReplayModel", "response_from_payload"]
@@ -114,13 +115,13 @@ class ReplayModel(Model):
                 (episode_id,),
             ).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise ValueError(
+            raise UserError(
                 f"cannot read events from {path}: {exc}; is it a sandlot trace?"
             ) from exc
         finally:
             conn.close()
         if not rows:
-            raise ValueError(
+            raise UserError(
                 f"episode {episode_id!r} has no recorded model calls in {path}; "
                 "check the id with `sandlot view` or the episodes table"
             )

@@ -242,6 +242,8 @@ def _root_event(
             "agent": config.agent,
             "model": model.name,
             "epoch": epoch,
+            # the world's policy with the task's addition, as the agent's prompts carry it
+            "policy": env.system_prompt(task),
             "tool_schemas": {t.name: t.schema() for t in env.toolset},
         },
     )

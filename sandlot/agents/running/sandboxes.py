@@ -26,7 +26,7 @@ async def run_sandboxes(
     options.setdefault("run_id", run_id)
     backend = options.get("sandbox", "auto")
     needs = any(_uses_sandbox(t.environment) for t in tasks)
-    if not needs or backend == "local" or "pool" in options:
+    if not needs or backend not in ("auto", "docker") or "pool" in options:
         yield options
         return
     from sandlot.environments.sandbox.factory import docker_available

@@ -85,6 +85,7 @@ def _failed_to_start(argv: list, exc: OSError, start: float) -> dict:
 
 def _feed(proc: subprocess.Popen, data: bytes) -> None:
     # In a thread: a command that never reads its stdin must not block the server.
+    assert proc.stdin is not None  # started with stdin=PIPE
     try:
         if data:
             proc.stdin.write(data)
@@ -101,6 +102,7 @@ class _Output:
 
     def __init__(self, proc: subprocess.Popen, cap: int) -> None:
         self.cap = cap
+        assert proc.stdout is not None and proc.stderr is not None  # started with PIPEs
         self.fds = (proc.stdout.fileno(), proc.stderr.fileno())
         self.bufs = {fd: bytearray() for fd in self.fds}
         self.cut = {fd: 0 for fd in self.fds}
@@ -182,7 +184,8 @@ def _reap(proc: subprocess.Popen) -> int:
         code = proc.wait()
     kill_group(proc.pid)  # background processes do not outlive the command
     for f in (proc.stdout, proc.stderr):
-        f.close()
+        if f is not None:  # started with PIPEs: never None
+            f.close()
     return code
 
 
@@ -355,7 +358,7 @@ def serve(stdin=None, stdout=None) -> None:
         req: dict = {}
         try:
             req = json.loads(body)
-            op = _OPS.get(req.get("op"))
+            op = _OPS.get(req.get("op"))  # type: ignore[arg-type]  # not a str: unknown
             resp = op(req) if op else _error(ValueError(f"unknown op {req.get('op')!r}"))
         except Exception as exc:  # a broken request must not end the server
             resp = _error(exc)

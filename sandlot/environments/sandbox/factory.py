@@ -1,20 +1,38 @@
-"""Choosing a sandbox backend: Docker when the engine and the image are there, else the
-local backend (with its warning)."""
+"""Choosing a sandbox backend by name: ``docker``, ``local``, any backend registered in
+:data:`sandlot.registry.SANDBOXES` (in code or through the ``sandlot.sandboxes`` entry
+point group), or ``auto`` — Docker when the engine and the image are there, else the
+local backend (with its warning). See docs/guides/sandbox-backend.md."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import TYPE_CHECKING
 
 from sandlot.environments.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from sandlot.environments.sandbox.image import IMAGE
+from sandlot.errors import UserError
+from sandlot.registry import SANDBOXES
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.sandbox.pool import SandboxPool
 
-__all__ = ["BACKENDS", "docker_available", "make_sandbox"]
+__all__ = [
+    "BACKENDS",
+    "backend_names",
+    "docker_available",
+    "docker_backend",
+    "local_backend",
+    "make_sandbox",
+]
 
-BACKENDS = ("auto", "docker", "local")
+BACKENDS = ("auto", "docker", "local")  # the built-in choices; see backend_names()
+
+
+def backend_names() -> list[str]:
+    """Every name ``make_sandbox`` (and ``--sandbox``) takes: ``auto`` and the registered
+    backends, builtin or not."""
+    return ["auto", *SANDBOXES.names()]
 
 
 @functools.lru_cache(maxsize=4)
@@ -30,6 +48,25 @@ def docker_available(image: str = IMAGE) -> bool:
         return False
 
 
+def local_backend(limits: SandboxLimits | None = None, *, run_id: str = "") -> Sandbox:
+    """The ``local`` backend: a temporary directory, no isolation (it warns)."""
+    from sandlot.environments.sandbox.local import LocalSandbox
+
+    return LocalSandbox(limits)
+
+
+async def docker_backend(limits: SandboxLimits | None = None, *, run_id: str = "") -> Sandbox:
+    """The ``docker`` backend: a hardened container (see docs/sandboxes.md)."""
+    if not docker_available():
+        raise SandboxError(
+            "the docker backend needs a reachable Docker engine and the image "
+            f"{IMAGE}: run `sandlot sandbox doctor` (and `sandlot sandbox build`)"
+        )
+    from sandlot.environments.sandbox.docker import DockerSandbox
+
+    return await DockerSandbox.start(limits, run_id=run_id)
+
+
 async def make_sandbox(
     backend: str = "auto",
     *,
@@ -40,31 +77,32 @@ async def make_sandbox(
     """A started sandbox of the chosen backend.
 
     Args:
-        backend: "docker", "local", or "auto" (docker when :func:`docker_available` or a
-            pool is given, else local — which warns that it does not isolate).
+        backend: "auto" (docker when :func:`docker_available` or a pool is given, else
+            local — which warns that it does not isolate), or a registered backend's
+            name: "docker", "local", or one a package registered.
         limits: resource limits (default ``SandboxLimits()``; a pool uses its own).
         run_id: labels Docker containers, so ``sandlot sandbox cleanup --run`` finds them.
         pool: take a warm Docker sandbox from this pool (release it with the pool).
 
     Raises:
-        ValueError: an unknown backend.
-        SandboxError: "docker" was asked for but the engine or the image is missing.
+        UserError: an unknown backend (the message lists the known ones), or one whose
+            code failed to import (``ExtensionLoadError``).
+        SandboxError: "docker" was asked for but the engine or the image is missing, or
+            a backend returned something that is not a Sandbox.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown sandbox backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if backend == "auto":
         backend = "docker" if pool is not None or docker_available() else "local"
-    if backend == "local":
-        from sandlot.environments.sandbox.local import LocalSandbox
-
-        return LocalSandbox(limits)
-    if pool is not None:
+    if backend == "docker" and pool is not None:
         return await pool.acquire()
-    if not docker_available():
-        raise SandboxError(
-            "the docker backend needs a reachable Docker engine and the image "
-            f"{IMAGE}: run `sandlot sandbox doctor` (and `sandlot sandbox build`)"
+    if backend not in SANDBOXES:
+        raise UserError(
+            f"unknown sandbox backend {backend!r}; use one of {', '.join(backend_names())}"
         )
-    from sandlot.environments.sandbox.docker import DockerSandbox
-
-    return await DockerSandbox.start(limits, run_id=run_id)
+    made = SANDBOXES.get(backend)(limits, run_id=run_id)
+    if inspect.isawaitable(made):
+        made = await made
+    if not isinstance(made, Sandbox):
+        raise SandboxError(
+            f"sandbox backend {backend!r} returned a {type(made).__name__}, not a Sandbox"
+        )
+    return made

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ class ViewerAPI:
     def close(self) -> None:
         self._pool.close()
 
-    def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._pool.connection() as conn:
             return [dict(r) for r in conn.execute(sql, tuple(params)).fetchall()]
 
@@ -188,7 +188,8 @@ class ViewerAPI:
         if success not in (None, "", "0", "1"):
             raise ViewerError(f"success must be 1 or 0, not {success!r}")
         limit, offset = _page(limit, offset)
-        where, params = ["run_id = ?"], [run_id]
+        where: list[str] = ["run_id = ?"]
+        params: list[Any] = [run_id]
         if task:
             where.append("task_id LIKE ? ESCAPE '\\'")
             params.append(f"%{_like_escape(task)}%")

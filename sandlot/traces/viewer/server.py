@@ -18,7 +18,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandlot.traces.viewer.api import ViewerAPI, ViewerError
@@ -248,10 +248,11 @@ class ViewerServer:
         self.api = ViewerAPI(db)
         attrs = {"api": self.api, "check_host": _is_loopback(host)}
         handler = type("Handler", (_Handler,), attrs)
-        server_class = ThreadingHTTPServer
+        server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer
         if ":" in host:
-            server_class = type(
-                "Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6}
+            server_class = cast(
+                type[ThreadingHTTPServer],
+                type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6}),
             )
         self.httpd = server_class((host, port), handler)
         self.httpd.daemon_threads = True
@@ -259,7 +260,8 @@ class ViewerServer:
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
+        address = self.httpd.server_address
+        host, port = str(address[0]), address[1]
         return f"http://[{host}]:{port}/" if ":" in str(host) else f"http://{host}:{port}/"
 
     def start(self) -> ViewerServer:

@@ -168,7 +168,7 @@ def _summarize(kind: str, name: str, payload: Any) -> tuple[str, str | None]:
     elif kind == "plan":
         text, status = _plan(p)
     elif kind == "check":
-        passed = p.get("passed")
+        passed: Any = p.get("passed")
         verdict = "skipped" if passed is None else "pass" if passed else "fail"
         text, status = (
             f"{p.get('item_id', name)}: {verdict}",

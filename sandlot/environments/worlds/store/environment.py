@@ -7,10 +7,26 @@ import sqlite3
 import threading
 from typing import Any
 
+from pydantic import ValidationError
+
 from sandlot.environments.base import Environment
 from sandlot.environments.tasks import StateCheck, Task
-from sandlot.environments.worlds.store import tools_lookup, tools_orders, tools_service
-from sandlot.environments.worlds.store.schema import TODAY, seed
+from sandlot.environments.worlds.store import (
+    tools_handoff,
+    tools_lookup,
+    tools_orders,
+    tools_service,
+)
+from sandlot.environments.worlds.store.checks import (
+    StoreInitialState,
+    StoreStateCheck,
+    Tables,
+    changed_rows,
+    evaluate_changed,
+    read_tables,
+)
+from sandlot.environments.worlds.store.policy import POLICY
+from sandlot.environments.worlds.store.schema import seed
 from sandlot.environments.worlds.store.state import StoreState
 from sandlot.tools import Tool, Toolset
 
@@ -47,7 +63,7 @@ def _values_equal(actual: Any, expected: Any, tolerance: float) -> bool:
 def evaluate_query(conn: sqlite3.Connection, check: StateCheck) -> tuple[bool, Any]:
     """A state check's SQL query and expectation, on any connection (live or snapshot)."""
     if check.query is None:
-        return False, {"error": "the store world has no files or commands; use query"}
+        return False, {"error": "the store world has no files or commands; use query or changed"}
     try:
         cur = conn.execute(check.query)
         result = [list(r) for r in cur.fetchall()]
@@ -91,44 +107,39 @@ def evaluate_query(conn: sqlite3.Connection, check: StateCheck) -> tuple[bool, A
     return bool(passed), evidence
 
 
-class StoreEnvironment(Environment):
+class StoreEnvironment(Environment[StoreState, StoreInitialState, StoreStateCheck]):
     """A small store: customers, products, orders, refunds, returns, store credit,
-    discount codes and support tickets, with business rules that refuse with reasons."""
+    discount codes and support tickets, with business rules that refuse with reasons.
+
+    Its state checks are ``query`` (SQL and an expectation) or ``changed`` (the rows the
+    episode changed equal these; see ``worlds/store/checks.py``)."""
 
     name = "store"
-    initial_state_keys = frozenset({"sql", "today"})
-    description = "An online store's back office: 20 tools over a private SQLite database."
+    description = "An online store's back office: 21 tools over a private SQLite database."
+    policy = POLICY
+    initial_state_model = StoreInitialState
+    state_check_model = StoreStateCheck
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._baseline: Tables = {}  # the tables right after reset, for `changed` checks
 
     @classmethod
     def default_toolset(cls) -> Toolset:
         tools: list[Tool] = []
-        for module in (tools_lookup, tools_orders, tools_service):
+        for module in (tools_lookup, tools_orders, tools_service, tools_handoff):
             tools += [
                 getattr(module, n) for n in module.__all__ if isinstance(getattr(module, n), Tool)
             ]
         return Toolset("store", tools)
 
-    @classmethod
-    def initial_state_problem(cls, initial_state: dict[str, Any]) -> str | None:
-        """Why the store cannot start from ``initial_state``, or None. A string ``sql``
-        would otherwise run one character at a time."""
-        sql = initial_state.get("sql", [])
-        if not isinstance(sql, list) or not all(isinstance(s, str) for s in sql):
-            return (
-                f"initial_state sql must be a list of SQL statements (strings), got {sql!r}; "
-                'write sql: ["UPDATE ..."]'
-            )
-        return None
-
     async def reset(self, task: Task) -> None:
-        self.check_initial_state(task)
-        if bad := self.initial_state_problem(task.initial_state):
-            raise ValueError(f"task {task.id!r}: {bad}")
+        initial = self.check_initial_state(task)
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         template = _template()
         with _TEMPLATE_LOCK:
             template.backup(conn)
-        for statement in task.initial_state.get("sql", []):
+        for statement in initial.sql:
             try:
                 conn.execute(statement)
             except sqlite3.Error as exc:
@@ -138,31 +149,44 @@ class StoreEnvironment(Environment):
                 ) from exc
         conn.commit()
         self.task = task
-        self.state = StoreState(conn=conn, today=str(task.initial_state.get("today", TODAY)))
+        self.state = StoreState(conn=conn, today=initial.today)
+        self._baseline = read_tables(conn)
 
-    async def check_state(self, check: StateCheck) -> tuple[bool, Any]:
+    async def check_state(self, check: StoreStateCheck) -> tuple[bool, Any]:
+        try:
+            check = self.validate_state_check(check)  # a plain StateCheck is read here
+        except ValidationError as exc:
+            return False, {"error": _refusal(exc)}
         with self.state.lock:
+            if check.changed is not None:
+                return evaluate_changed(
+                    changed_rows(self._baseline, read_tables(self.state.conn)), check
+                )
             return evaluate_query(self.state.conn, check)
 
     def snapshot(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
         with self.state.lock:
-            tables = [
-                r[0]
-                for r in self.state.conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-                )
-            ]
-            for table in tables:
-                cur = self.state.conn.execute(f"SELECT * FROM {table}")  # noqa: S608 - names from sqlite_master
-                out[table] = {
-                    "columns": [d[0] for d in cur.description],
-                    "rows": [list(r) for r in cur.fetchall()],
-                }
-        return {"today": self.state.today, "tables": out}
+            tables = read_tables(self.state.conn)
+        # What the episode changed goes with the tables, so that a stored episode's
+        # `changed` checks can be re-scored without the state it started from.
+        return {
+            "today": self.state.today,
+            "tables": tables,
+            "changed": changed_rows(self._baseline, tables),
+        }
 
     @classmethod
-    def check_snapshot(cls, snapshot: dict[str, Any], check: StateCheck) -> tuple[bool, Any]:
+    def check_snapshot(cls, snapshot: dict[str, Any], check: StoreStateCheck) -> tuple[bool, Any]:
+        try:
+            check = cls.validate_state_check(check)
+        except ValidationError as exc:
+            return False, {"error": _refusal(exc)}
+        if check.changed is not None:
+            if "changed" not in snapshot:
+                raise NotImplementedError(
+                    "this stored snapshot predates `changed` checks: it holds no changes"
+                )
+            return evaluate_changed(snapshot["changed"], check)
         conn = sqlite3.connect(":memory:")
         try:
             for table, data in snapshot.get("tables", {}).items():
@@ -174,7 +198,23 @@ class StoreEnvironment(Environment):
         finally:
             conn.close()
 
+    @classmethod
+    def comparable_state(cls, snapshot: dict[str, Any]) -> Any:
+        """``{"today": date, table: {key: {column: value}}}``: rows by their key, so that
+        ``ignore`` can name a table (``tickets``), a row (``orders.1001``) or a column
+        of every row (``tickets.*.created``)."""
+        out: dict[str, Any] = {"today": snapshot.get("today")}
+        for table, data in snapshot.get("tables", {}).items():
+            columns = data["columns"]
+            out[table] = {str(row[0]): dict(zip(columns, row, strict=True)) for row in data["rows"]}
+        return out
+
     async def close(self) -> None:
         if self.state is not None:
             self.state.conn.close()
         await super().close()
+
+
+def _refusal(exc: ValidationError) -> str:
+    """Why the store cannot answer a check, as the check's author reads it."""
+    return "; ".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in exc.errors())

@@ -8,12 +8,16 @@ import posixpath
 import re
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from sandlot.environments.sandbox.base import ExecResult
-from sandlot.environments.tasks import StateCheck
+from sandlot.environments.tasks import StateCheck, StrictStateCheck
 
 __all__ = [
     "EVIDENCE_LIMIT",
     "NO_DATABASE",
+    "WorkspaceInitialState",
+    "WorkspaceStateCheck",
     "check_problem",
     "command_verdict",
     "expect_text",
@@ -47,6 +51,11 @@ def check_problem(check: StateCheck) -> str | None:
     """Why ``check`` cannot be answered by the workspace, or None when it can."""
     if check.query is not None:
         return NO_DATABASE
+    if check.file is not None and inside_workspace(check.file) is None:
+        return (
+            f"file {check.file!r} is outside the workspace (a snapshot holds /work only); "
+            "use a path relative to /work such as 'out/result.txt'"
+        )
     if check.file is None and check.command is None:
         return "a workspace state check needs `file` or `command`"
     if check.file is not None and check.command is not None:
@@ -150,3 +159,62 @@ def command_verdict(result: ExecResult, check: StateCheck) -> tuple[bool, dict[s
     if _has_text_expectation(check):
         passed &= expect_text(result.stdout, check, evidence)
     return passed, evidence
+
+
+class WorkspaceInitialState(BaseModel):
+    """A workspace task's ``initial_state``: ``files`` (path relative to /work -> text)
+    written first, then each ``setup`` command run in /work (it must exit 0)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: dict[str, str] = Field(default_factory=dict)
+    setup: list[str] = Field(default_factory=list)
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _files(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"initial_state.files must map paths to text, got {type(value).__name__}"
+            )
+        for path, content in value.items():
+            if not isinstance(path, str) or not path.strip():
+                raise ValueError("initial_state.files has an empty or non-text path")
+            if inside_workspace(path) is None:
+                raise ValueError(
+                    f"initial_state.files path {path!r} is outside the workspace; "
+                    "use a path relative to /work such as 'data/in.csv'"
+                )
+            if not isinstance(content, str):
+                raise ValueError(
+                    f"initial_state.files[{path!r}] must be text, got {type(content).__name__}"
+                )
+        return value
+
+    @field_validator("setup", mode="before")
+    @classmethod
+    def _setup(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise ValueError("initial_state.setup must be a list of shell commands")
+        return value
+
+    def relative_files(self) -> dict[str, str]:
+        """The files keyed by their path relative to /work (``/work/a`` -> ``a``)."""
+        return {str(inside_workspace(path)): text for path, text in self.files.items()}
+
+
+class WorkspaceStateCheck(StrictStateCheck):
+    """A workspace state check: ``file`` (a path inside /work) or ``command``, with the
+    expectations that apply to it (:func:`check_problem` says which)."""
+
+    @model_validator(mode="after")
+    def _shape(self) -> WorkspaceStateCheck:
+        if (problem := check_problem(self)) is not None:
+            raise ValueError(problem)
+        return self

@@ -14,13 +14,14 @@ from typing import Any
 from sandlot.environments.base import Environment
 from sandlot.environments.sandbox.base import SandboxLimits
 from sandlot.environments.sandbox.factory import make_sandbox
-from sandlot.environments.tasks import StateCheck, Task
+from sandlot.environments.tasks import Task
 from sandlot.environments.worlds.workspace import tools
 from sandlot.environments.worlds.workspace.checks import (
+    WorkspaceInitialState,
+    WorkspaceStateCheck,
     check_problem,
     command_verdict,
     file_verdict,
-    inside_workspace,
     workspace_relative,
 )
 from sandlot.environments.worlds.workspace.snapshot import capture_snapshot, snapshot_file
@@ -32,43 +33,11 @@ SETUP_TIMEOUT = 60.0  # seconds for each setup command
 CHECK_TIMEOUT = 60.0  # seconds for each command check
 
 
-def _initial_path(task_id: str, path: Any) -> str:
-    if not isinstance(path, str) or not path.strip():
-        raise ValueError(f"task {task_id!r}: initial_state.files has an empty or non-text path")
-    rel = inside_workspace(path)
-    if rel is None:
-        raise ValueError(
-            f"task {task_id!r}: initial_state.files path {path!r} is outside the workspace; "
-            "use a path relative to /work such as 'data/in.csv'"
-        )
-    return rel
-
-
 def parse_initial_state(task: Task) -> tuple[dict[str, str], list[str]]:
-    """The files and setup commands of ``task.initial_state`` (whose keys the caller has
-    checked), validated: every problem is a ValueError naming the task and the field."""
-    state = task.initial_state or {}
-    files = state.get("files") or {}
-    if not isinstance(files, dict):
-        raise ValueError(
-            f"task {task.id!r}: initial_state.files must map paths to text, "
-            f"got {type(files).__name__}"
-        )
-    checked: dict[str, str] = {}
-    for path, content in files.items():
-        rel = _initial_path(task.id, path)
-        if not isinstance(content, str):
-            raise ValueError(
-                f"task {task.id!r}: initial_state.files[{path!r}] must be text, "
-                f"got {type(content).__name__}"
-            )
-        checked[rel] = content
-    setup = state.get("setup") or []
-    if isinstance(setup, str):
-        setup = [setup]
-    if not isinstance(setup, list) or not all(isinstance(c, str) for c in setup):
-        raise ValueError(f"task {task.id!r}: initial_state.setup must be a list of shell commands")
-    return checked, setup
+    """The files (keyed relative to /work) and setup commands of ``task.initial_state``,
+    validated: a problem is a ValueError naming the task and the field."""
+    initial = WorkspaceEnvironment.check_initial_state(task)
+    return initial.relative_files(), list(initial.setup)
 
 
 def _limits(value: Any) -> SandboxLimits | None:
@@ -89,7 +58,7 @@ def _limits(value: Any) -> SandboxLimits | None:
     )
 
 
-class WorkspaceEnvironment(Environment):
+class WorkspaceEnvironment(Environment[None, WorkspaceInitialState, WorkspaceStateCheck]):
     """Files and a shell in a sandbox.
 
     Options (``make_environment("workspace", **options)``): ``sandbox`` ("auto" | "docker"
@@ -100,8 +69,14 @@ class WorkspaceEnvironment(Environment):
 
     name = "workspace"
     uses_sandbox = True
-    initial_state_keys = frozenset({"files", "setup"})
+    initial_state_model = WorkspaceInitialState
+    state_check_model = WorkspaceStateCheck
     description = "A code and shell workspace in a sandbox: run commands and Python, edit files."
+    policy = (
+        "You work in a sandbox: a shell, Python 3 and the files of the workspace /work (paths "
+        "are relative to it). Look before you edit, change only what the task asks for, and "
+        "run the code or its tests to check your work before you answer."
+    )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -119,8 +94,8 @@ class WorkspaceEnvironment(Environment):
             ValueError: the initial_state is malformed, or a setup command failed (the
                 message names the task and the command; the sandbox is released).
         """
-        self.check_initial_state(task)
-        files, setup = parse_initial_state(task)
+        initial = self.check_initial_state(task)
+        files, setup = initial.relative_files(), initial.setup
         await self._release()
         self.task, self._snapshot = task, None
         self.sandbox = await make_sandbox(
@@ -149,7 +124,7 @@ class WorkspaceEnvironment(Environment):
             await self._release()
             raise
 
-    async def check_state(self, check: StateCheck) -> tuple[bool, Any]:
+    async def check_state(self, check: WorkspaceStateCheck) -> tuple[bool, Any]:
         """Answer a ``file`` or ``command`` check inside the sandbox. Never raises: a
         check that cannot run fails, with the reason as evidence."""
         problem = check_problem(check)
@@ -188,7 +163,9 @@ class WorkspaceEnvironment(Environment):
         return self._snapshot if self._snapshot is not None else {"files": {}}
 
     @classmethod
-    def check_snapshot(cls, snapshot: dict[str, Any], check: StateCheck) -> tuple[bool, Any]:
+    def check_snapshot(
+        cls, snapshot: dict[str, Any], check: WorkspaceStateCheck
+    ) -> tuple[bool, Any]:
         """Answer a ``file`` check from a stored snapshot.
 
         Raises:
