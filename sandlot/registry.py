@@ -265,5 +265,14 @@ for _name in ("docker", "local"):
     SANDBOXES.register(
         _name, f"sandlot.environments.sandbox.factory:{_name}_backend", source=BUILTIN
     )
+for _name, _attr in {
+    "called": "CALLED",
+    "not_called": "NOT_CALLED",
+    "order": "ORDER",
+    "max_steps": "MAX_STEPS",
+    "answer": "ANSWER",
+    "judge": "JUDGE",
+}.items():
+    CHECKS.register(_name, f"sandlot.environments.check_kinds:{_attr}", source=BUILTIN)
 for _name in ("oracle", "null", "openai", "scripted", "replay"):
     MODELS.register(_name, f"sandlot.agents.models.registry:{_name}_provider", source=BUILTIN)

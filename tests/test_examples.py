@@ -70,3 +70,12 @@ def test_the_sandbox_backend_example_is_selected_by_name():
     assert out.returncode == 0, out.stderr
     assert "scratch: hello from /bin/sh (exit 0)" in out.stdout
     assert "ws-code-001: passed on scratch" in out.stdout
+
+
+def test_the_check_kind_guide_example_adds_a_kind_task_files_can_use():
+    out = _example("examples/custom_check.py")
+    assert out.returncode == 0, out.stderr
+    assert "short: passed=True evidence={'words': 4, 'max_words': 12}" in out.stdout
+    assert "outcome: passed" in out.stdout
+    # its own model validates task files: a bad value is refused at loading
+    assert "refused: task 'short-answer', field checklist[1].check.max_words" in out.stdout

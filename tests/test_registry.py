@@ -14,6 +14,7 @@ from sandlot.environments.sandbox.factory import backend_names, make_sandbox
 from sandlot.environments.sandbox.local import LocalSandbox
 from sandlot.errors import UnknownEnvironmentError, UserError
 from sandlot.registry import (
+    CHECKS,
     MODELS,
     SANDBOXES,
     WORLDS,
@@ -139,10 +140,20 @@ def test_the_builtins_are_registered_the_same_way():
     assert {"store", "workspace"} <= set(WORLDS.names())
     assert {"docker", "local"} <= set(SANDBOXES.names())
     assert {"oracle", "null", "openai", "scripted", "replay"} <= set(MODELS.names())
-    for reg in (WORLDS, SANDBOXES, MODELS):
+    kinds = {"called", "not_called", "order", "max_steps", "answer", "judge"}
+    assert kinds <= set(CHECKS.names())
+    builtin = {
+        WORLDS: {"store", "workspace"},
+        SANDBOXES: {"docker", "local"},
+        MODELS: {"oracle", "null", "openai", "scripted", "replay"},
+        CHECKS: kinds,
+    }
+    for reg, names in builtin.items():
+        # (other tests register worlds of their own in code: only sandlot's are checked)
         for entry in reg.entries():
-            assert entry.source == "builtin", entry
-            reg.get(entry.name)  # every builtin imports
+            if entry.name in names:
+                assert entry.source == "builtin", entry
+                reg.get(entry.name)  # every builtin imports
 
 
 def test_the_cli_accepts_a_registered_sandbox_backend():

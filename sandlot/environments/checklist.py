@@ -24,23 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandlot.environments.checklist_answers import check_answer
+from sandlot.environments.check_kinds import CheckContext, evaluate_kind
 from sandlot.environments.checklist_checks import (
     CheckSkipped,
-    check_called,
-    check_max_steps,
-    check_not_called,
-    check_order,
 )
-from sandlot.environments.checklist_judge import check_judge
 from sandlot.environments.tasks import (
-    AnswerCheck,
-    CalledCheck,
     ChecklistItem,
-    JudgeCheck,
-    MaxStepsCheck,
-    NotCalledCheck,
-    OrderCheck,
     ReferenceStateCheck,
     StateCheck,
     Task,
@@ -51,6 +40,7 @@ from sandlot.environments.trajectory import (
     Trajectory,
     trajectory_from_events,
 )
+from sandlot.registry import CHECKS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.base import Environment
@@ -199,24 +189,15 @@ async def _evaluate(
     judge: Model | None,
 ) -> tuple[bool, Any]:
     check = item.check
-    calls = trajectory.tools_used
     if isinstance(check, StateCheck):
         return await _check_state(check, environment, snapshot, environment_class)
     if isinstance(check, ReferenceStateCheck):
         return await _check_reference_state(check, task, environment, snapshot, environment_class)
-    if isinstance(check, CalledCheck):
-        return check_called(check, calls)
-    if isinstance(check, NotCalledCheck):
-        return check_not_called(check, calls)
-    if isinstance(check, OrderCheck):
-        return check_order(check, calls)
-    if isinstance(check, MaxStepsCheck):
-        return check_max_steps(check, calls, trajectory.n_model_calls)
-    if isinstance(check, AnswerCheck):
-        return check_answer(check, trajectory.answer, trajectory.replies)
-    if isinstance(check, JudgeCheck):
-        return await check_judge(check, task, trajectory, judge)
-    raise TypeError(f"unknown check type {type(check).__name__}")
+    # every other kind, built in or registered, is found the same way
+    kind = CHECKS.get(check.type)
+    context = CheckContext(task, trajectory, environment, snapshot, judge)
+    passed, evidence = await evaluate_kind(kind, check, context)
+    return bool(passed), evidence
 
 
 def _withhold_credit(verdicts: list[Verdict], reason: str) -> None:

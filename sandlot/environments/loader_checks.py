@@ -22,9 +22,11 @@ from sandlot.environments.checklist_answers import check_answer, normalize_text
 from sandlot.environments.checklist_checks import arguments_match, as_number
 from sandlot.environments.loader_errors import describe_validation_error
 from sandlot.environments.tasks import (
+    BUILTIN_CHECK_TYPES,
     AnswerCheck,
     CalledCheck,
     ChecklistItem,
+    CustomCheck,
     JudgeCheck,
     MaxStepsCheck,
     NotCalledCheck,
@@ -33,6 +35,8 @@ from sandlot.environments.tasks import (
     StateCheck,
     Task,
 )
+from sandlot.errors import ExtensionLoadError, UnknownNameError
+from sandlot.registry import CHECKS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.base import Environment
@@ -172,8 +176,28 @@ def _answer_problems(check: AnswerCheck) -> list[Problem]:
     return _normalize_problems(check) + _value_problems(check)
 
 
+def _custom_problems(check: CustomCheck) -> list[Problem]:
+    """A registered kind's check: the kind exists, imports, and its model takes the check."""
+    try:
+        kind = CHECKS.get(check.type)
+    except UnknownNameError:
+        known = sorted({*BUILTIN_CHECK_TYPES, *CHECKS.names()})
+        return [
+            ("type", f"unknown check type {check.type!r}; use one of {', '.join(map(repr, known))}")
+        ]
+    except ExtensionLoadError as exc:
+        return [("type", str(exc))]
+    try:
+        kind.model.model_validate(check.model_dump())
+    except ValidationError as exc:
+        return _validation_problems(exc, kind.model, "")
+    return []
+
+
 def check_problems(check: Any) -> list[Problem]:
     """What is wrong with one check on its own: ``(field under the check or None, what)``."""
+    if isinstance(check, CustomCheck):
+        return _custom_problems(check)
     if isinstance(check, StateCheck):
         return _state_problems(check)
     if isinstance(check, AnswerCheck):

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from sandlot.registry import CHECKS
 
 __all__ = [
     "ANSWER_SCOPES",
+    "BUILTIN_CHECK_TYPES",
     "NORMALIZATIONS",
     "AnswerCheck",
     "AnswerScope",
     "CalledCheck",
     "Check",
     "ChecklistItem",
+    "CustomCheck",
     "JudgeCheck",
     "MaxStepsCheck",
     "Normalization",
@@ -173,16 +177,56 @@ class JudgeCheck(_Strict):
     rubric: str
 
 
+class CustomCheck(BaseModel):
+    """A check of a kind registered through ``sandlot.registry.CHECKS`` (in code, or the
+    ``sandlot.checks`` entry point). Its other fields are the kind's own: the loader
+    validates them with the kind's model, and scoring evaluates the kind
+    (docs/guides/check-kind.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        known = CHECKS.names()
+        if value not in known:
+            names = ", ".join(repr(k) for k in sorted({*BUILTIN_CHECK_TYPES, *known}))
+            raise ValueError(f"unknown check type {value!r}; use one of {names}")
+        return value
+
+
+BUILTIN_CHECK_TYPES = (
+    "state",
+    "reference_state",
+    "called",
+    "not_called",
+    "order",
+    "max_steps",
+    "answer",
+    "judge",
+)
+
+
+def _check_tag(value: Any) -> str | None:
+    """Which model reads a check: its own type for a built-in kind, else "custom"."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if kind is None:
+        return None  # pydantic reports "the check has no type"
+    return kind if kind in BUILTIN_CHECK_TYPES else "custom"
+
+
 Check = Annotated[
-    StateCheck
-    | ReferenceStateCheck
-    | CalledCheck
-    | NotCalledCheck
-    | OrderCheck
-    | MaxStepsCheck
-    | AnswerCheck
-    | JudgeCheck,
-    Field(discriminator="type"),
+    Annotated[StateCheck, Tag("state")]
+    | Annotated[ReferenceStateCheck, Tag("reference_state")]
+    | Annotated[CalledCheck, Tag("called")]
+    | Annotated[NotCalledCheck, Tag("not_called")]
+    | Annotated[OrderCheck, Tag("order")]
+    | Annotated[MaxStepsCheck, Tag("max_steps")]
+    | Annotated[AnswerCheck, Tag("answer")]
+    | Annotated[JudgeCheck, Tag("judge")]
+    | Annotated[CustomCheck, Tag("custom")],
+    Discriminator(_check_tag),
 ]
 
 
