@@ -1,45 +1,101 @@
 # One target per habit; the same commands locally and in CI.
+#
+# Everything runs from a project virtual environment ($(VENV)), so it also works on a
+# Debian or Ubuntu system Python that refuses pip installs. PYTHON is the interpreter
+# that creates it; `make install` installs the package with its dev extras into it, at
+# the newest versions pyproject.toml's bounds allow (a fresh venv gets the newest).
 PYTHON ?= python3
-PIP ?= $(PYTHON) -m pip
+VENV ?= .venv
+BIN := $(VENV)/bin
 DB ?= traces.db
+# The lower bounds' venv (`make test-lowest`), inside $(VENV) so that git and ruff skip it.
+LOWEST_VENV ?= $(VENV)/lowest
+# Tests run with the venv's bin first on PATH, so a subprocess finds the venv's tools.
+RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
+FAST := -m "not docker and not browser"
 
-.PHONY: install system-deps image lint format test test-fast demo bench clean
+.PHONY: install venv python-venv system-deps image lint format typecheck test test-fast \
+	test-lowest demo bench clean
 
-install:  ## the package with its dev extras
-	$(PIP) install -q -e '.[dev]'
+# A venv is usable once its pip is there. Debian's `python3 -m venv` without the
+# python3-venv package fails before pip and leaves a venv without one: install the
+# package (root), then start over.
+define make-venv
+rm -rf $(1)
+$(PYTHON) -m venv $(1) || { rm -rf $(1); echo "installing Debian's python3-venv, then again:"; \
+  $(MAKE) --no-print-directory python-venv && $(PYTHON) -m venv $(1); }
+endef
+
+$(BIN)/pip:
+	$(call make-venv,$(VENV))
+
+venv: $(BIN)/pip  ## the project virtual environment, $(VENV)
+
+python-venv:  ## Debian's venv module for $(PYTHON) (root needed)
+	@command -v apt-get >/dev/null || { echo "$(PYTHON) cannot create a venv: install its venv module"; exit 1; }
+	apt-get update -qq
+	ver=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv "python$$ver-venv" >/dev/null \
+	  || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+
+install: venv  ## the package with its dev extras, into $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
 
 system-deps:  ## Debian packages the tests use: chromium (viewer tests), debootstrap (image build)
 	@command -v chromium >/dev/null && command -v debootstrap >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium debootstrap >/dev/null; }
 
 image: install  ## the sandbox image, built once per machine (offline: debootstrap + import)
-	sandlot sandbox build
+	$(BIN)/sandlot sandbox build
 
-lint:
-	ruff check .
-	ruff format --check .
+lint: install  ## ruff (lint and format) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
-format:
-	ruff check --fix .
-	ruff format .
+typecheck: install  ## mypy alone (configured in pyproject.toml: packages = sandlot)
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test: install system-deps image  ## everything, including Docker and browser tests
-	$(PYTHON) -m pytest -q
+	$(RUN) $(BIN)/python -m pytest -q
 
 test-fast: install  ## without Docker and browser tests
-	$(PYTHON) -m pytest -q -m "not docker and not browser"
+	$(RUN) $(BIN)/python -m pytest -q $(FAST)
+
+# The oldest versions the bounds allow: each direct dependency pinned to its lower bound
+# (pip --constraint), their own dependencies as pip resolves them; the linters and stubs,
+# which no test imports, as `make install` has them. Fast tests only.
+LOWER_PINS := import re, sys, tomllib; \
+  p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+  reqs = p["dependencies"] + p["optional-dependencies"]["dev"]; \
+  tools = re.compile(r"(ruff|mypy|types-.*)$$", re.I); \
+  found = [(r, re.match(r"([A-Za-z0-9_.-]+)\s*>=\s*([^,;\s]+)", r)) for r in reqs]; \
+  bad = [r for r, m in found if not m]; \
+  bad and sys.exit(f"pyproject.toml: no lower bound (>=) for {bad}"); \
+  print("\n".join(f"{m[1]}=={m[2]}" for r, m in found if m and not tools.match(m[1])))
+
+test-lowest:  ## the fast tests with every dependency at its lower bound, in $(LOWEST_VENV)
+	$(call make-venv,$(LOWEST_VENV))
+	$(PYTHON) -c '$(LOWER_PINS)' > $(LOWEST_VENV)/constraints.txt
+	$(LOWEST_VENV)/bin/pip install -q -c $(LOWEST_VENV)/constraints.txt -e '.[dev]'
+	$(LOWEST_VENV)/bin/pip freeze --exclude-editable > $(LOWEST_VENV)/installed.txt
+	PATH="$(CURDIR)/$(LOWEST_VENV)/bin:$$PATH" $(LOWEST_VENV)/bin/python -m pytest -q -p no:cacheprovider $(FAST)
 
 demo: install  ## run every store task with the offline oracle model, traced to $(DB)
-	rm -f $(DB) $(DB)-wal $(DB)-shm
-	sandlot run examples/tasks/store --model oracle --db $(DB) --strict
-	@echo "view the traces with: sandlot view $(DB)"
+	rm -f $(DB) $(DB)-wal $(DB)-shm $(DB)-checkpoints $(DB)-checkpoints-wal $(DB)-checkpoints-shm
+	$(BIN)/sandlot run examples/tasks/store --model oracle --db $(DB) --strict
+	@echo "view the traces with: $(BIN)/sandlot view $(DB)  (or activate the venv: . $(BIN)/activate)"
 
 bench: install image
-	$(PYTHON) bench/bench_agent_overhead.py
-	$(PYTHON) bench/bench_trace_writer.py
-	$(PYTHON) bench/bench_trace_size.py
-	$(PYTHON) bench/bench_sandbox.py
-	$(PYTHON) bench/bench_viewer.py
+	$(RUN) $(BIN)/python bench/bench_agent_overhead.py
+	$(RUN) $(BIN)/python bench/bench_trace_writer.py
+	$(RUN) $(BIN)/python bench/bench_trace_size.py
+	$(RUN) $(BIN)/python bench/bench_sandbox.py
+	$(RUN) $(BIN)/python bench/bench_viewer.py
 
-clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache $(DB) $(DB)-wal $(DB)-shm
+clean:  ## build and test leftovers (the venvs stay: rm -rf $(VENV))
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache $(DB) $(DB)-wal $(DB)-shm

@@ -85,13 +85,20 @@ def _yaml_too_deep(text: str) -> bool:
     if openers <= _MAX_YAML_DEPTH:  # too few collection starts to nest that deep
         return False
     depth = 0
-    for event in yaml.parse(text, Loader=_SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > _MAX_YAML_DEPTH:
-                return True
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_YAML_DEPTH:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # libyaml 0.2.6 (PyYAML 6.0.4's wheels) refuses 1000 levels itself, before our
+        # count gets there: the same verdict, said the same way
+        if exc.problem == "exceeded maximum nesting depth":
+            return True
+        raise
     return False
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -84,7 +84,7 @@ def _seen(value: Any) -> str:
 
 
 def describe_validation_error(
-    err: dict[str, Any], *, root: type[BaseModel] = Task, prefix: str = ""
+    err: Mapping[str, Any], *, root: type[BaseModel] = Task, prefix: str = ""
 ) -> tuple[str, str]:
     """``(field path, message)`` for one entry of ``ValidationError.errors()``.
 
@@ -123,7 +123,7 @@ def describe_validation_error(
 
 def _check_tags() -> list[str]:
     model = _model_at(("checklist", 0))
-    annotation = model.model_fields["check"].annotation if model else None
+    annotation: Any = model.model_fields["check"].annotation if model else None
     return [
         m.model_fields["type"].default
         for m in _members(annotation)

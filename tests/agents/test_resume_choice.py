@@ -13,6 +13,7 @@ from sandlot.agents.after.resume import ResumeError, resume_run
 from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models import ScriptedModel
 from sandlot.agents.running.runner import run, stored_agent_config
+from sandlot.tools import tool
 from sandlot.traces.store import TraceStore
 from tests.agents.conftest import notes_task
 
@@ -58,7 +59,7 @@ async def test_work_lost_after_the_last_checkpoint_is_marked_not_counted_twice(t
             if request.metadata["step_calls"]:
                 return "Added."
             second = (
-                {"tool": "slow_lookup", "args": {"query": "x"}}
+                {"tool": "hang", "args": {"query": "x"}}
                 if slow
                 else {
                     "tool": "list_notes",
@@ -72,8 +73,23 @@ async def test_work_lost_after_the_last_checkpoint_is_marked_not_counted_twice(t
     task = notes_task(
         checklist=[{"id": "once", "check": {"type": "called", "tool": "add_note", "max_times": 1}}]
     )
-    first = asyncio.create_task(run([task], model=model(slow=True), db=db))
-    await asyncio.sleep(0.1)  # the batch's slow second call is running: stop there
+    started = asyncio.Event()
+
+    @tool
+    async def hang(query: str) -> str:
+        """Wait until cancelled.
+
+        Args:
+            query: Anything.
+        """
+        started.set()
+        await asyncio.Event().wait()
+        return query
+
+    first = asyncio.create_task(
+        run([task], model=model(slow=True), db=db, env_options={"extra_tools": [hang]})
+    )
+    await started.wait()  # the batch's second call is running: stop there
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first

@@ -23,6 +23,15 @@ def _containers(run_id: str) -> set[str]:
     return {c.id for c in found}
 
 
+async def _until_created(run_id: str) -> None:
+    """Until a container of ``run_id`` exists (a bound against a hang, not a timing)."""
+    for _ in range(600):
+        if _containers(run_id):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no container of run {run_id} was ever created")
+
+
 async def _until_ready(pool: SandboxPool, count: int) -> None:
     # A bound against a hang, not a timing assertion: a cold start takes ~0.5 s.
     for _ in range(600):
@@ -89,16 +98,15 @@ async def test_background_start_failures_are_recorded_and_acquire_raises_clearly
 async def test_a_cancelled_start_removes_the_container_its_thread_started():
     run_id = "tests-pool-cancel-start"
     task = asyncio.create_task(DockerSandbox.start(LIMITS, run_id=run_id))
-    await asyncio.sleep(0.05)  # the worker thread is creating the container
+    await _until_created(run_id)  # the worker thread has created the container
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    # The thread finishes the start (~1 s), then removes the container: look for 3 s at
-    # least (so the container was created), at most 30 s.
-    for tick in range(300):
-        await asyncio.sleep(0.1)
-        if tick >= 30 and not _containers(run_id):
+    # The thread finishes the start, then removes the container: wait for it (30 s at most).
+    for _ in range(300):
+        if not _containers(run_id):
             break
+        await asyncio.sleep(0.1)
     assert _containers(run_id) == set()
 
 
@@ -106,7 +114,7 @@ async def test_acquire_raises_when_the_pool_closes_during_a_cold_start():
     run_id = "tests-pool-close-during-start"
     pool = SandboxPool(limits=LIMITS, size=0, run_id=run_id)
     acquiring = asyncio.create_task(pool.acquire())
-    await asyncio.sleep(0.05)
+    await _until_created(run_id)  # the cold start is under way
     await pool.close()
     with pytest.raises(SandboxError, match="closed"):
         await acquiring

@@ -362,7 +362,7 @@ def test_docstring_parameter_sections_have_several_names():
 def test_a_context_typed_by_the_worlds_state_is_injected_not_shown():
     from dataclasses import dataclass
 
-    from sandlot.tools import ToolContext, tool
+    from sandlot.tools import tool
 
     @dataclass
     class Shelf:

@@ -130,7 +130,7 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
 async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
     rt = runtime.context
     step = state["step"]
-    plan = [dict(s) for s in state["plan"]]
+    plan: list[dict[str, Any]] = [dict(s) for s in state["plan"]]
     with rt.node("retriever", step) as node:
         query = plan[step]["text"]
         assert rt.retriever is not None
