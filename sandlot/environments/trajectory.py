@@ -93,6 +93,7 @@ class ToolCallRecord:
     offered: bool = True  # among the tools offered for the step
     duration: float = 0.0
     seq: int | None = None  # its tool_call event in the trace
+    ends_episode: str | None = None  # the tool's message when it ended the episode
 
     @property
     def submit(self) -> bool:
@@ -281,6 +282,7 @@ def trajectory_from_events(
                     offered=bool(payload.get("offered", True)),
                     duration=float(event.get("duration") or 0.0),
                     seq=event["seq"],
+                    ends_episode=payload.get("ends_episode"),
                 )
             )
         elif kind == "plan":

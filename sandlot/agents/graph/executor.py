@@ -146,9 +146,8 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
                 if submitted is not None and answer is None:
                     answer = submitted
                 continue
-            made_call, stopped = await rt.run_tool(
-                call, step, node.seq, offered=call.name in offered
-            )
+            made_call = await rt.call_tool(call, step, node.seq, offered=call.name in offered)
+            stopped = made_call.ends_episode
             calls.append(made_call)
             ran += 1
             messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
@@ -156,26 +155,17 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
         step_calls = state["step_calls"] + len(response.tool_calls)
         update["step_calls"] = step_calls
 
-        if stopped is not None:
-            # The world's own end (a transfer to a human): no further model call, and
-            # the checklist decides the outcome. An answer submitted before it is kept.
+        if stopped is not None or answer is not None:
+            # A tool that ended the episode (the world's own end, a transfer to a human)
+            # or an answer: no further model call. An answer submitted before the tool
+            # ended it is kept; the checklist decides the outcome.
             plan = [dict(s) for s in state["plan"]]
-            plan[step].update(status="done", result=stopped)
+            plan[step].update(status="done", result=stopped if stopped is not None else answer)
             return {
                 **update,
                 "plan": plan,
                 "answer": answer,
-                "ended": "tool_ended",
-                "route": "finish",
-            }
-        if answer is not None:
-            plan = [dict(s) for s in state["plan"]]
-            plan[step].update(status="done", result=answer)
-            return {
-                **update,
-                "plan": plan,
-                "answer": answer,
-                "ended": "answered",
+                "ended": "tool_ended" if stopped is not None else "answered",
                 "route": "finish",
             }
         if refused:

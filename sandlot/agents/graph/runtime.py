@@ -158,24 +158,11 @@ class EpisodeRuntime:
         offered: bool = True,
         record: bool = True,
     ) -> ToolCallRecord:
-        """Run one tool call and record it as a tool_call event (never raises).
+        """Run one tool call and record it as a tool_call event (never raises). The
+        record's ``ends_episode`` holds the tool's message when it ended the episode.
 
         ``record=False`` re-runs a call without a new event (restoring a world on resume).
         """
-        made, _ = await self.run_tool(call, step, parent, offered=offered, record=record)
-        return made
-
-    async def run_tool(
-        self,
-        call: ToolCall,
-        step: int,
-        parent: int | None,
-        *,
-        offered: bool = True,
-        record: bool = True,
-    ) -> tuple[ToolCallRecord, str | None]:
-        """``call_tool``, and the tool's message when it ended the episode (it raised
-        ``EndEpisode``; the tool_call event says so under ``ends_episode``), else None."""
         seq = self.recorder.next_seq() if record else None
         ts = time.time()
         outcome = await invoke_tool(self.toolset, call, self.ctx, timeout=self.config.tool_timeout)
@@ -191,17 +178,15 @@ class EpisodeRuntime:
             offered=offered,
             duration=outcome.duration,
             seq=seq,
+            ends_episode=ends_episode(outcome),
         )
-        ended = ends_episode(outcome)
         if seq is None:
-            return made, ended
+            return made
         payload = tool_call_payload(made)
         if "traceback" in outcome.extra:
             payload["traceback"] = outcome.extra["traceback"]
-        if ended is not None:
-            payload["ends_episode"] = ended
         self.recorder.emit(seq, parent, ts, "tool_call", call.name, payload, outcome.duration)
-        return made, ended
+        return made
 
     def record_submit(
         self, call: ToolCall, answer: str | None, error: str | None, step: int, parent: int | None
@@ -252,6 +237,7 @@ def tool_call_payload(call: ToolCallRecord) -> dict[str, Any]:
         "content": call.content,
         "offered": call.offered,
         "step_index": call.step_index,
+        **({"ends_episode": call.ends_episode} if call.ends_episode is not None else {}),
     }
 
 

@@ -87,21 +87,20 @@ def _mend_trace(values: dict[str, Any], covered: int, rt: EpisodeRuntime) -> tup
     stored = rt.recorder.stored_seqs()
     if stored is None:  # a recorder that keeps nothing has lost nothing
         return 0, []
-    rewritten: set[int] = set()
-    for made in values.get("model_log") or ():
-        if made.seq is not None and made.seq not in stored:
-            payload = {**model_call_payload(made), "restored": "from the checkpoint"}
-            rt.recorder.emit(
-                made.seq, rt.root, time.time(), "model_call", made.purpose, payload, made.latency
-            )
-            rewritten.add(made.seq)
-    for made in values.get("tool_log") or ():
-        if made.seq is not None and made.seq not in stored:
-            payload = {**tool_call_payload(made), "restored": "from the checkpoint"}
-            rt.recorder.emit(
-                made.seq, rt.root, time.time(), "tool_call", made.name, payload, made.duration
-            )
-            rewritten.add(made.seq)
+    missing = lambda seq: seq is not None and seq not in stored  # noqa: E731
+    lost_calls = [
+        ("model_call", m.purpose, model_call_payload(m), m.latency, m.seq)
+        for m in values.get("model_log") or ()
+        if missing(m.seq)
+    ] + [
+        ("tool_call", t.name, tool_call_payload(t), t.duration, t.seq)
+        for t in values.get("tool_log") or ()
+        if missing(t.seq)
+    ]
+    for kind, name, payload, duration, seq in lost_calls:
+        payload["restored"] = "from the checkpoint"
+        rt.recorder.emit(seq, rt.root, time.time(), kind, name, payload, duration)
+    rewritten = {call[4] for call in lost_calls}
     lost = sorted(set(range(covered)) - stored - rewritten)
     return len(rewritten), lost
 
