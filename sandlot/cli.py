@@ -39,28 +39,40 @@ ExtraTools = Annotated[
     list[str] | None,
     typer.Option(
         "--tools",
-        help="Extra tools: a module name or a .py file whose @tool functions "
-        "are added to the environment. Repeatable.",
+        help="Extra tools: a registered toolset's name, a module name or a .py file "
+        "whose @tool functions are added to the environment. Repeatable.",
+    ),
+]
+InstalledTools = Annotated[
+    bool,
+    typer.Option(
+        "--installed-tools/--no-installed-tools",
+        help="Add the installed toolsets (sandlot.tools entry points) to the worlds they are for.",
     ),
 ]
 
 
-def _extra_tools(sources: list[str] | None) -> list:
-    """The tools of each --tools source (a registered toolset's name, a module or a .py
-    file); a source that cannot be imported is a usage error."""
-    from sandlot.registry import TOOLS
-    from sandlot.tools.toolset import Toolset
+def _extra_tools(sources: list[str] | None, installed: bool = True) -> list:
+    """The toolsets a command adds: the installed ones (unless ``installed`` is false),
+    then each --tools source (a registered toolset's name, a module or a .py file); one
+    that cannot be loaded is a usage error."""
+    from sandlot.tools.sources import load_toolsets
+
+    with _tool_errors():
+        return load_toolsets(sources or (), installed=installed)
+
+
+@contextlib.contextmanager
+def _tool_errors() -> Iterator[None]:
+    """A tool source that cannot be loaded: a usage error naming it, not a traceback."""
+    from sandlot.errors import UserError
 
     try:
-        return [
-            t
-            for src in sources or ()
-            for t in (Toolset.registered(src) if src in TOOLS else Toolset.from_module(src))
-        ]
+        yield
     except SyntaxError as exc:
         where = f"{exc.filename}, line {exc.lineno}" if exc.filename else "a tools file"
         raise typer.BadParameter(f"{where}: {exc.msg}", param_hint="--tools") from exc
-    except (ImportError, OSError, ValueError, TypeError) as exc:
+    except (UserError, ImportError, OSError, ValueError, TypeError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--tools") from exc
 
 
@@ -68,10 +80,11 @@ def _check_clashes(environments: set[str], extra: list) -> None:
     """An added tool named like one of a world's own is a usage error, said before any
     episode runs (a world's toolset refuses it only when first built)."""
     from sandlot.registry import WORLDS
+    from sandlot.tools.sources import tools_for
 
     for name in sorted(environments):
         own = set(WORLDS.get(name).default_toolset().names())
-        clash = sorted(t.name for t in extra if t.name in own)
+        clash = sorted(t.name for t in tools_for(name, extra) if t.name in own)
         if clash:
             raise typer.BadParameter(
                 f"the {name} world already has tool(s) named {', '.join(clash)}; "
@@ -93,7 +106,7 @@ def _sandbox(value: str) -> str:
     return _choice(value, tuple(backend_names()), "--sandbox")
 
 
-def _environment(env: str, extra: list[str] | None):
+def _environment(env: str, extra: list[str] | None, installed: bool = True):
     """A world by name, resolved through the registry like every other name; an unknown
     name lists the known ones, one that fails to import says which entry point."""
     from sandlot.errors import UserError
@@ -103,9 +116,12 @@ def _environment(env: str, extra: list[str] | None):
         cls = WORLDS.get(env)
     except UserError as exc:
         raise typer.BadParameter(str(exc), param_hint="--env") from exc
-    extra_tools = _extra_tools(extra)
+    extra_tools = _extra_tools(extra, installed)
     _check_clashes({env}, extra_tools)
-    return cls(extra_tools=extra_tools)
+    world = cls(extra_tools=extra_tools)
+    with _tool_errors():  # two added toolsets with different tools of one name
+        world.toolset  # noqa: B018 - built here so that a clash is a usage error
+    return world
 
 
 @contextlib.contextmanager
@@ -120,11 +136,14 @@ def _trace_file(param_hint: str) -> Iterator[None]:
 
 
 @tools_app.command("list")
-def tools_list(env: EnvOption = "store", tools: ExtraTools = None) -> None:
-    """Print the tools of an environment: name, parameters, description."""
+def tools_list(
+    env: EnvOption = "store", tools: ExtraTools = None, installed_tools: InstalledTools = True
+) -> None:
+    """Print the tools of an environment: name, parameters, description (its own, the
+    installed toolsets for it and any added with --tools)."""
     from sandlot.console import print_toolset
 
-    print_toolset(_environment(env, tools).toolset)
+    print_toolset(_environment(env, tools, installed_tools).toolset)
 
 
 @tools_app.command("show")
@@ -132,11 +151,12 @@ def tools_show(
     name: Annotated[str, typer.Argument(help="The tool's name.")],
     env: EnvOption = "store",
     tools: ExtraTools = None,
+    installed_tools: InstalledTools = True,
 ) -> None:
     """Print the exact JSON schema a model sees for one tool."""
     from sandlot.console import print_json
 
-    toolset = _environment(env, tools).toolset
+    toolset = _environment(env, tools, installed_tools).toolset
     found = toolset.get(name)
     if found is None:
         raise typer.BadParameter(f"no tool {name!r} in {env}; tools: {', '.join(toolset.names())}")
@@ -220,15 +240,18 @@ def _load_tasks(paths: list[Path], extra_tools: list[Any] | None = None) -> list
 
 
 @tasks_app.command("validate")
-def tasks_validate(paths: TaskPaths, tools: ExtraTools = None) -> None:
+def tasks_validate(
+    paths: TaskPaths, tools: ExtraTools = None, installed_tools: InstalledTools = True
+) -> None:
     """Load task files and report every problem (file, task, field). Exit 2 on errors.
 
-    Checks what a run would reject: each task against its world (its tools plus any
-    added with --tools, its initial_state, its state checks), ids, counts and paths.
+    Checks what a run would reject: each task against its world (its tools plus the
+    installed toolsets for it and any added with --tools, its initial_state, its state
+    checks), ids, counts and paths.
     """
     from sandlot.console import console
 
-    extra_tools = _extra_tools(tools)
+    extra_tools = _extra_tools(tools, installed_tools)
     tasks = _load_tasks(paths, extra_tools)
     _check_clashes({t.environment for t in tasks}, extra_tools)
     by_env: dict[str, int] = {}
@@ -343,6 +366,7 @@ def run_cmd(
         ),
     ] = None,
     tools: ExtraTools = None,
+    installed_tools: InstalledTools = True,
     strict: Annotated[bool, typer.Option(help="Exit 1 unless every episode succeeded.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     resume: Annotated[
@@ -356,15 +380,16 @@ def run_cmd(
 
     _choice(agent, ("plan-execute", "single"), "--agent")
     env_options: dict = {"sandbox": _sandbox(sandbox)}
-    if tools:
-        env_options["extra_tools"] = _extra_tools(tools)
+    if tools or not installed_tools:  # else a resume adds the tools its run recorded
+        env_options.update(tools=tools or [], installed_tools=installed_tools)
+    added = _extra_tools(tools, installed_tools)  # a bad source fails before any episode
     if resume:
         from sandlot.agents.after.resume import ResumeError, resume_run
 
         resumed_model = _make_model(model, base_url=base_url, api_key=api_key) if model else None
         resumed_judge = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
         try:
-            with _trace_file("--db"), _progress(0, quiet) as advance:
+            with _trace_file("--db"), _tool_errors(), _progress(0, quiet) as advance:
                 result = asyncio.run(
                     resume_run(
                         db,
@@ -381,10 +406,10 @@ def run_cmd(
         return
     if not paths:
         raise typer.BadParameter("give at least one task file or directory (or --resume)")
-    tasks = _load_tasks(paths, env_options.get("extra_tools") or [])
+    tasks = _load_tasks(paths, added)
     the_model = _make_model(model or "oracle", base_url=base_url, api_key=api_key)
     judge_model = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
-    _check_clashes({t.environment for t in tasks}, env_options.get("extra_tools") or [])
+    _check_clashes({t.environment for t in tasks}, added)
     from sandlot.agents.graph.runtime import AgentConfig
 
     config = AgentConfig(agent=agent, k=k, max_model_calls=max_model_calls)  # type: ignore[arg-type]
@@ -461,7 +486,7 @@ def replay_cmd(
     from sandlot.console import console, outcome_text
 
     try:
-        with _trace_file("DB"):
+        with _trace_file("DB"), _tool_errors():
             options = {"sandbox": _sandbox(sandbox)}
             report = asyncio.run(replay_episode(db, episode_id, env_options=options))
     except ReplayError as exc:

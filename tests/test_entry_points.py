@@ -16,13 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from sandlot.traces.store import TraceStore
+
 ROOT = Path(__file__).resolve().parents[1]
 WORLD_DIR = ROOT / "examples" / "custom_world"
-
-# base.py's get_environment_class / environment_names (which the task loader and the
-# runner call) must delegate to sandlot.registry.WORLDS for a world published in the
-# ``sandlot.worlds`` group to reach them; until then these fail, and strict xfail says
-# so the day they pass.
 
 
 def _distribution(site: Path, name: str, version: str, entry_points: str) -> Path:
@@ -146,3 +143,100 @@ def test_a_model_provider_from_an_entry_point_is_listed_and_broken_ones_say_why(
     run = _sandlot(["run", "examples/tasks/store", "--model", "nowhere:x", "-q"], site)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "failed to import: ModuleNotFoundError" in " ".join(run.stderr.split())
+
+
+COUPON_TOOLS = """
+from sandlot.tools import ToolContext, Toolset, tool
+
+
+@tool
+def coupon_value(ctx: ToolContext, code: str) -> int:
+    \"\"\"The discount a coupon code gives, in percent.
+
+    Args:
+        code: The coupon code.
+    \"\"\"
+    return 10 if code == "SPRING10" else 0
+
+
+TOOLSET = Toolset("coupons", [coupon_value], worlds=["store"])
+"""
+
+COUPON_TASK = """
+environment: store
+tasks:
+  - id: coupon-1
+    instruction: "How much does the coupon SPRING10 take off?"
+    reference:
+      calls: [{tool: coupon_value, args: {code: SPRING10}}]
+      answer: "10 percent."
+    checklist:
+      - {id: looked, description: "Looked the coupon up", check: {type: called, tool: coupon_value}}
+      - {id: says, description: "Says 10", check: {type: answer, match: contains, value: "10"}}
+"""
+
+
+@pytest.fixture
+def coupons(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A distribution publishing a store-only toolset; its module dir; a task using it."""
+    site = _distribution(
+        tmp_path / "site",
+        "sandlot-coupons",
+        "0.3",
+        "[sandlot.tools]\ncoupons = coupon_tools:TOOLSET\n",
+    )
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "coupon_tools.py").write_text(COUPON_TOOLS)
+    tasks = tmp_path / "coupons.yaml"
+    tasks.write_text(COUPON_TASK)
+    return site, code, tasks
+
+
+def test_installed_tools_reach_tools_list_for_the_worlds_they_are_for(coupons):
+    site, code, _ = coupons
+    listed = _sandlot(["tools", "list", "--env", "store"], site, code)
+    assert listed.returncode == 0, listed.stderr
+    assert "coupon_value" in listed.stdout and "get_order" in listed.stdout
+    without = _sandlot(["tools", "list", "--env", "store", "--no-installed-tools"], site, code)
+    assert without.returncode == 0 and "coupon_value" not in without.stdout
+    other = _sandlot(["tools", "list", "--env", "workspace"], site, code)
+    assert other.returncode == 0 and "coupon_value" not in other.stdout
+
+
+def test_tasks_validate_knows_the_installed_tools(coupons):
+    site, code, tasks = coupons
+    ok = _sandlot(["tasks", "validate", str(tasks)], site, code)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "1 tasks OK (1 store)" in ok.stdout
+    refused = _sandlot(["tasks", "validate", str(tasks), "--no-installed-tools"], site, code)
+    assert refused.returncode == 2
+    assert "no tool 'coupon_value'" in refused.stdout + refused.stderr
+
+
+def test_run_and_replay_in_new_processes_use_the_installed_tools(coupons, tmp_path):
+    site, code, tasks = coupons
+    db = tmp_path / "traces.db"
+    out = _sandlot(
+        ["run", str(tasks), "--model", "oracle", "--db", str(db), "-q", "--strict"], site, code
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    with TraceStore(db) as store:
+        [episode] = store.episodes()
+    replayed = _sandlot(["replay", str(db), episode["id"]], site, code)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "matched" in replayed.stdout
+
+
+def test_a_broken_installed_toolset_is_a_usage_error_naming_it(tmp_path):
+    site = _distribution(
+        tmp_path / "site", "broken-tools", "0.2", "[sandlot.tools]\nbroken = no_such_module_4714\n"
+    )
+    out = _sandlot(["tools", "list", "--env", "store"], site)
+    assert out.returncode == 2, out.stdout + out.stderr
+    text = " ".join((out.stdout + out.stderr).split())
+    assert "toolset 'broken'" in text and "broken-tools 0.2" in text
+    assert "Traceback" not in text
+    assert (
+        _sandlot(["tools", "list", "--env", "store", "--no-installed-tools"], site).returncode == 0
+    )

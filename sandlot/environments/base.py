@@ -15,6 +15,7 @@ from sandlot.registry import WORLDS
 from sandlot.tools.calls import ToolCall
 from sandlot.tools.context import StateT, ToolContext
 from sandlot.tools.invoke import invoke_tool
+from sandlot.tools.sources import tools_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.sandbox.base import Sandbox
@@ -93,11 +94,12 @@ class Environment(abc.ABC, Generic[StateT, InitialT, CheckT]):
     @property
     def toolset(self) -> Toolset:
         """The tools the agent may call: the world's own plus ``extra_tools`` given as an
-        option (a list of Tool objects), which is how a user adds a tool to a world."""
+        option (Tools, and Toolsets whose ``worlds`` include this one), which is how a
+        user adds a tool to a world."""
         cached = getattr(self, "_toolset", None)
         if cached is None:
             cached = self.default_toolset().copy()
-            for extra in self.options.get("extra_tools") or ():
+            for extra in tools_for(self.name, self.options.get("extra_tools") or ()):
                 cached.add(extra)
             self._toolset = cached
         return cached

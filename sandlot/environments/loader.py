@@ -240,11 +240,13 @@ _Worlds = dict[str, Any]  # name -> environment class, why it is unusable, or No
 @dataclass(frozen=True)
 class _Options:
     check_environments: bool
-    extra_tools: tuple[str, ...]
+    extra_tools: tuple[Any, ...]
 
 
-def _tool_names(tools: Iterable[Any]) -> tuple[str, ...]:
-    return tuple(t if isinstance(t, str) else t.name for t in tools)
+def _tool_names(tools: Iterable[Any]) -> tuple[Any, ...]:
+    """Added tools as the world checks take them: a name, a Tool or a Toolset (whose
+    ``worlds`` say which worlds get its tools)."""
+    return tuple(tools)
 
 
 def _load_file(path: Path, options: _Options, worlds: _Worlds) -> list[Task]:

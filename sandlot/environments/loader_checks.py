@@ -37,6 +37,7 @@ from sandlot.environments.tasks import (
 )
 from sandlot.errors import ExtensionLoadError, UnknownNameError
 from sandlot.registry import CHECKS
+from sandlot.tools.sources import tools_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.base import Environment
@@ -345,14 +346,17 @@ def _validation_problems(exc: ValidationError, root: type[BaseModel], prefix: st
 
 
 def world_problems(
-    task: Task, cls: type[Environment[Any, Any, Any]], extra_tools: Iterable[str] = ()
+    task: Task, cls: type[Environment[Any, Any, Any]], extra_tools: Iterable[Any] = ()
 ) -> list[Problem]:
     """Problems only the world can see, through the methods ``Environment`` declares:
-    tools neither it nor ``extra_tools`` (names added with ``--tools``, entry points)
-    have, an ``initial_state`` its ``validate_initial_state`` refuses, state checks its
+    tools neither it nor ``extra_tools`` (added with ``--tools`` or by installed
+    packages: tool names, Tools, or Toolsets for some worlds) have, an
+    ``initial_state`` its ``validate_initial_state`` refuses, state checks its
     ``validate_state_check`` refuses (a key its language lacks, the wrong shape)."""
     problems: list[Problem] = []
-    tools = [*cls.default_toolset().names(), *extra_tools]
+    names = [t for t in extra_tools if isinstance(t, str)]
+    added = tools_for(cls.name, [t for t in extra_tools if not isinstance(t, str)])
+    tools = [*cls.default_toolset().names(), *names, *(t.name for t in added)]
     for where, name in _named_tools(task):
         if name in tools:
             continue

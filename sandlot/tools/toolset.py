@@ -24,10 +24,16 @@ class Toolset:
     Args:
         name: What to call the collection (shown in errors and listings).
         tools: The tools to start with.
+        worlds: The worlds the tools are for, by name, when added to worlds by name
+            (``--tools NAME``, an installed ``sandlot.tools`` entry point); None: every
+            world.
     """
 
-    def __init__(self, name: str, tools: Iterable[Tool] = ()) -> None:
+    def __init__(
+        self, name: str, tools: Iterable[Tool] = (), *, worlds: Iterable[str] | None = None
+    ) -> None:
         self.name = name
+        self.worlds: tuple[str, ...] | None = None if worlds is None else tuple(worlds)
         self._tools: dict[str, Tool] = {}
         for t in tools:
             self.add(t)
@@ -87,9 +93,13 @@ class Toolset:
             return [t.schema() for t in self._tools.values()]
         return [self._tools[n].schema() for n in names if n in self._tools]
 
+    def applies_to(self, world: str) -> bool:
+        """Whether the tools are for the world called ``world`` (see ``worlds``)."""
+        return self.worlds is None or world in self.worlds
+
     def copy(self) -> Toolset:
         """A new toolset with the same name and tools (the tools themselves are shared)."""
-        return type(self)(self.name, self._tools.values())
+        return type(self)(self.name, self._tools.values(), worlds=self.worlds)
 
     def merge(self, other: Iterable[Tool]) -> Toolset:
         """A new toolset (this one's name) with this one's tools, then ``other``'s.
@@ -167,7 +177,8 @@ class Toolset:
         """
         loaded = TOOLS.get(name)
         where = f"toolset {name!r} ({TOOLS.entry(name).origin})"
-        return cls(name, cls._tools_of(loaded, where))
+        worlds = loaded.worlds if isinstance(loaded, Toolset) else None
+        return cls(name, cls._tools_of(loaded, where), worlds=worlds)
 
     @classmethod
     def _tools_of(cls, loaded: object, where: str) -> Iterable[Tool]:

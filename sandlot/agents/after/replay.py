@@ -11,6 +11,7 @@ from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.replay import ReplayModel
 from sandlot.agents.running.results import EpisodeResult
 from sandlot.agents.running.runner import open_store, run_episode, stored_agent_config
+from sandlot.agents.running.world_options import stored_world_options, world_options
 from sandlot.environments.trajectory import SUBMIT_TOOL
 from sandlot.errors import ReplayError
 
@@ -186,7 +187,10 @@ async def replay_episode(
         events = store.events(episode_id)
         gaps = [e["payload"] for e in events if e["kind"] == "gap"]
         model = ReplayModel.from_events(events)
-        cfg = stored_agent_config(store.run(row["run_id"]) or {"agent": row.get("agent")})
+        original_run = store.run(row["run_id"])
+        cfg = stored_agent_config(original_run or {"agent": row.get("agent")})
+        options, recorded_tools = world_options(stored_world_options(original_run, env_options))
+        options["installed_tools"] = False  # added above; the episode adds none again
         run_id = store.start_run(
             model=f"replay:{episode_id}",
             agent=cfg.agent,
@@ -197,11 +201,12 @@ async def replay_episode(
                 "replay_of": episode_id,
                 "original_model": row.get("model"),
                 "agent": vars(cfg),
+                "tools": recorded_tools,
             },
         )
         store.save_tasks(run_id, [task])
         result = await run_episode(
-            task, model=model, agent=cfg, store=store, run_id=run_id, env_options=env_options
+            task, model=model, agent=cfg, store=store, run_id=run_id, env_options=options
         )
         store.flush()
         comparisons, divergence = compare_tool_calls(

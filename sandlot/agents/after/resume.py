@@ -11,6 +11,7 @@ from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
 from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, stored_agent_config
+from sandlot.agents.running.world_options import stored_world_options, world_options
 from sandlot.errors import ResumeError
 
 __all__ = ["ResumeError", "resume_run"]
@@ -59,6 +60,8 @@ async def resume_run(
         for secret in the_model.secrets():
             store.add_secret(secret)
         cfg = stored_agent_config(run)
+        opts, _ = world_options(stored_world_options(run, env_options))
+        opts["installed_tools"] = False  # added above; each episode adds none again
         episodes = store.episodes(rid)
         seen = {(e["task_id"], e["epoch"]) for e in episodes}
         kept = [e for e in episodes if e["status"] in _FINISHED]
@@ -81,7 +84,7 @@ async def resume_run(
             model=the_model,
             agent=cfg,
             judge=judge,
-            env_options=env_options,
+            env_options=opts,
             concurrency=concurrency,
             checkpoints=True,
             on_episode=on_episode,

@@ -24,6 +24,7 @@ from sandlot.agents.running.checkpoints import open_checkpointer
 from sandlot.agents.running.restore import restore_world
 from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.sandboxes import run_sandboxes
+from sandlot.agents.running.world_options import world_options
 from sandlot.environments.base import Environment, make_environment
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.trajectory import decide_outcome
@@ -88,8 +89,11 @@ async def run_episode(
     back as status "error". With a LangGraph ``checkpointer`` every step is saved under
     the episode's id; ``resume=EPISODE_ID`` continues that episode from its last
     checkpoint (the world is rebuilt by re-running the tool calls the checkpoint holds).
+    ``env_options`` go to the world's constructor; their ``tools`` and
+    ``installed_tools`` keys add tools first (see :mod:`.world_options`).
     """
     model = resolve_model(model)
+    world_opts, _ = world_options(env_options)
     config = _budgeted(agent_config(agent), model, task)
     if store is not None and run_id is None:
         raise ValueError("run_episode: pass run_id with store (from store.start_run)")
@@ -114,7 +118,7 @@ async def run_episode(
             saved = await graph.aget_state(run_config)
             # the events the checkpoint covers keep their numbers, even those a kill lost
             recorder.skip_to(int((saved.values or {}).get("trace_seq") or 0))
-        env = make_environment(task.environment, **(env_options or {}))
+        env = make_environment(task.environment, **world_opts)
         root = _root_event(recorder, task, model, config, epoch, env, resume)
         await env.reset(task)
         if env.sandbox is not None:
@@ -316,6 +320,8 @@ async def run(
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     model = resolve_model(model)
     cfg = agent_config(agent)
+    opts, recorded_tools = world_options(env_options)
+    opts["installed_tools"] = False  # added above; each episode adds none again
     async with open_store(db) as store:
         if store is not None:
             for secret in [*model.secrets(), *(judge.secrets() if judge else [])]:
@@ -328,6 +334,7 @@ async def run(
                     "agent": vars(cfg),
                     "epochs": epochs,
                     "concurrency": concurrency,
+                    "tools": recorded_tools,
                     **(config or {}),
                 },
                 n_tasks=len(tasks),
@@ -337,9 +344,7 @@ async def run(
         else:
             run_id = "r-" + uuid.uuid4().hex[:10]
         jobs = [dict(task=t, epoch=e) for e in range(epochs) for t in tasks]
-        async with run_sandboxes(
-            tasks, env_options, run_id=run_id, concurrency=concurrency
-        ) as opts:
+        async with run_sandboxes(tasks, opts, run_id=run_id, concurrency=concurrency) as opts:
             results = await run_jobs(
                 jobs,
                 store=store,
