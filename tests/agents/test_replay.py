@@ -1,4 +1,5 @@
-"""Replay tells the truth: running out of recorded outputs, or ending with another
+"""Replay tells the truth: a faithful re-execution matches exactly; a changed world
+diverges at the right step; running out of recorded outputs, or ending with another
 outcome or score, is a divergence; a resume writes back what the trace lost in a kill
 (or marks the gap), and replay reports it."""
 
@@ -32,6 +33,12 @@ async def _recorded(tmp_path: Path) -> tuple[Path, str]:
     db = tmp_path / "t.db"
     result = await run([TASK], model="oracle", db=db)
     return db, result.episodes[0].episode_id
+
+
+async def _recorded_tasks(tmp_path, task_ids):
+    db = tmp_path / "t.db"
+    result = await run([STORE[i] for i in task_ids], model="oracle", db=db)
+    return db, {e.task_id: e.episode_id for e in result.episodes}
 
 
 async def test_a_recording_that_runs_out_of_model_outputs_is_a_divergence(tmp_path):
@@ -138,3 +145,57 @@ async def test_resume_writes_back_lost_calls_and_marks_the_gap_that_replay_repor
     assert report.gaps and report.gaps[0]["count"] == 1
     out = await _cli(["replay", str(db), episode.episode_id])
     assert "the recording has a gap" in out.output
+
+
+async def test_replaying_an_oracle_episode_matches_exactly(tmp_path):
+    db, ids = await _recorded_tasks(tmp_path, ["store-orders-005"])
+    report = await replay_episode(db, ids["store-orders-005"])
+    assert report.matched and report.compared == 3
+    assert report.replay.success is True and report.replay.score == 1.0
+    with TraceStore(db) as store:
+        row = store.episode(report.replay.episode_id)
+        assert row["replay_of"] == ids["store-orders-005"] and row["status"] == "done"
+        # annotating the replay with its comparison leaves it finished and scored
+        assert row["success"] == 1 and row["score"] == 1.0 and row["ended"] is not None
+        assert store.run(row["run_id"])["kind"] == "replay"
+        summary = [e for e in store.events(row["id"], kinds=["replay"]) if e["name"] == "summary"]
+        assert summary[0]["payload"]["matched"] is True
+
+
+async def test_a_changed_world_diverges_at_the_right_step(tmp_path):
+    db, ids = await _recorded_tasks(tmp_path, ["store-orders-005"])
+    # Change the world under the trace: order 1012 now reads as created a day earlier.
+    # The first call (find the customer) is unaffected; the second (list orders) is not.
+    conn = sqlite3.connect(db)
+    task = STORE["store-orders-005"].model_copy(
+        update={
+            "initial_state": {"sql": ["UPDATE orders SET created = '2026-03-14' WHERE id = 1012"]}
+        }
+    )
+    conn.execute(
+        "UPDATE tasks SET definition = ? WHERE task_id = ?", (task.model_dump_json(), task.id)
+    )
+    conn.commit()
+    conn.close()
+    report = await replay_episode(db, ids["store-orders-005"])
+    assert not report.matched
+    d = report.divergence
+    assert (d.index, d.tool) == (1, "list_customer_orders")
+    assert "2026-03-15" in d.recorded and "2026-03-14" in d.new
+    assert "content" in d.reason
+
+
+def test_cli_replay_score_and_export(tmp_path):
+    db, ids = asyncio.run(_recorded_tasks(tmp_path, ["store-lookup-001"]))
+    runner = CliRunner()
+    out = runner.invoke(app, ["replay", str(db), ids["store-lookup-001"]])
+    assert out.exit_code == 0 and "matched" in out.output
+    out = runner.invoke(
+        app, ["score", str(db), "--tasks", str(ROOT / "examples/tasks/store/lookups.yaml")]
+    )
+    assert out.exit_code == 0 and "re-scored" in out.output
+    html = tmp_path / "ep.html"
+    out = runner.invoke(app, ["export", str(db), ids["store-lookup-001"], "--html", str(html)])
+    assert out.exit_code == 0 and html.exists()
+    out = runner.invoke(app, ["replay", str(db), "nope"])
+    assert out.exit_code != 0 and "no episode" in out.output

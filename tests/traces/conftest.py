@@ -4,10 +4,13 @@ chromium for the browser tests (skipped locally without it, a failure under CI).
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -295,6 +298,27 @@ def _failing_episode(t: TraceBuilder, ep: str) -> None:
 
 
 _ORDERS_COUNTS = {"steps": 2, "model_calls": 3, "tool_calls": 2, "tokens": 75}
+
+
+def in_a_thread(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` to its end on a fresh event loop in another thread. Playwright's sync
+    API keeps a loop running in the main thread for the whole package (test_browser.py's
+    browser fixture), so no test in tests/traces can be ``async`` or call asyncio.run:
+    every episode here runs this way."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """An ``async`` test here would fail or pass depending on whether it runs before or
+    after the browser tests (see in_a_thread): refuse it at collection."""
+    here = Path(__file__).parent
+    for item in items:
+        func = getattr(item, "function", None)
+        if item.path.parent == here and inspect.iscoroutinefunction(func):
+            raise pytest.UsageError(
+                f"{item.nodeid}: tests in tests/traces cannot be async; use in_a_thread"
+            )
 
 
 def build_viewer_db(path: Path) -> Path:

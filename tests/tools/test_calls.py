@@ -20,7 +20,7 @@ from sandlot.tools.invoke import MAX_ARGUMENT_DEPTH
 from sandlot.traces.query import TraceReader
 from tests.agents.conftest import notes_task
 from tests.agents.fake_openai import FakeOpenAIServer, Reply, completion
-from tests.traces.test_bad_values import assert_trace_opens, deep_list, only_episode
+from tests.traces.test_redact_bad_values import assert_trace_opens, deep_list, only_episode
 
 DEEP_TEXT = "[" * 50_000 + "]" * 50_000
 REQUEST = ModelRequest(messages=[{"role": "user", "content": "Add a note."}])

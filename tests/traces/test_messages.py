@@ -4,13 +4,11 @@ the messages the model was sent."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import json
 import re
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from sandlot.traces.messages import (
 )
 from sandlot.traces.viewer.api import ViewerAPI
 from sandlot.traces.viewer.export import export_episode_html
+from tests.traces.conftest import in_a_thread
 
 STORE_TASKS = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "store"
 DATA = re.compile(r'<script type="application/json" id="data">(.*?)</script>', re.S)
@@ -73,14 +72,6 @@ async def _run(db: Path, task: Task, model: Any, agent: str = "plan-execute") ->
         run_id = store.start_run(model=model.name, agent=agent, config={})
         result = await run_episode(task, model=model, agent=config, store=store, run_id=run_id)
     return result.episode_id
-
-
-def _in_a_thread(coro: Any) -> Any:
-    """Run ``coro`` to its end on a fresh event loop in another thread (playwright's sync
-    API keeps a loop running in this one, for the whole package: every episode here runs
-    this way)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _stored_bytes(db: Path) -> int:
@@ -222,7 +213,7 @@ def test_the_null_recorder_keeps_the_messages_inline():
 def test_a_model_calls_messages_resolve_to_exactly_what_the_model_was_sent(tmp_path, store_task):
     model = RecordingOracle()
     db = tmp_path / "t.db"
-    episode_id = _in_a_thread(_run(db, store_task, model))
+    episode_id = in_a_thread(_run(db, store_task, model))
     with TraceReader(db) as reader:
         calls = reader.events(episode_id, kinds=["model_call"])
         raw = reader.events(episode_id, kinds=["model_call"], messages=False)
@@ -244,7 +235,7 @@ def test_trace_size_grows_linearly_with_the_conversation(tmp_path, store_task):
     for n in (20, 40):
         db = tmp_path / f"{n}.db"
         model = _lookups(n)
-        _in_a_thread(_run(db, store_task, model, agent="single"))
+        in_a_thread(_run(db, store_task, model, agent="single"))
         assert len(model.requests) == n
         sizes[n] = _stored_bytes(db)
     # Every call re-sending the conversation made this 3.3.
@@ -256,7 +247,7 @@ def test_a_long_reply_is_stored_once_and_read_back_whole(tmp_path, store_task):
     assert len(long) > 100 * LONG_STRING
     model = _lookups(6, first=long)
     db = tmp_path / "t.db"
-    episode_id = _in_a_thread(_run(db, store_task, model, agent="single"))
+    episode_id = in_a_thread(_run(db, store_task, model, agent="single"))
     # Once in the model call's response; the message refers to it; five later calls
     # send it again.
     assert _stored_bytes(db) < 1.2 * len(long)
@@ -272,7 +263,7 @@ def test_a_long_reply_is_stored_once_and_read_back_whole(tmp_path, store_task):
 def test_the_export_holds_each_message_once_and_the_references(tmp_path, store_task):
     model = RecordingOracle()
     db = tmp_path / "t.db"
-    episode_id = _in_a_thread(_run(db, store_task, model))
+    episode_id = in_a_thread(_run(db, store_task, model))
     html = export_episode_html(db, episode_id, tmp_path / "ep.html").read_text()
     data = json.loads(DATA.search(html).group(1))
     calls = [e for e in data["events"] if e["kind"] == "model_call"]
@@ -289,7 +280,7 @@ def test_the_viewer_and_the_export_show_a_model_calls_messages(tmp_path, store_t
 
     model = RecordingOracle()
     db = tmp_path / "t.db"
-    episode_id = _in_a_thread(_run(db, store_task, model))
+    episode_id = in_a_thread(_run(db, store_task, model))
     with TraceReader(db) as reader:
         last = reader.events(episode_id, kinds=["model_call"])[-1]
     sent = model.sent[-1]

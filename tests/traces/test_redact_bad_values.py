@@ -23,7 +23,7 @@ from sandlot.traces.viewer.api import ViewerAPI
 from sandlot.traces.viewer.server import ViewerServer
 from sandlot.traces.viewer.summaries import TOO_DEEP as SHOWN_TOO_DEEP
 from tests.agents.conftest import notes_task
-from tests.traces.conftest import TraceBuilder
+from tests.traces.conftest import TraceBuilder, in_a_thread
 
 __all__ = ["assert_trace_opens", "deep_list", "only_episode"]
 
@@ -95,12 +95,12 @@ def assert_trace_opens(db: Path, episode_id: str, tmp_path: Path) -> dict[str, A
 # --- end to end: an episode whose model sends the bad value ------------------------------
 
 
-async def test_a_lone_surrogate_in_an_answer_is_cleaned_and_the_row_finished(tmp_path):
+def test_a_lone_surrogate_in_an_answer_is_cleaned_and_the_row_finished(tmp_path):
     # The arguments are valid JSON text (an escaped half emoji): only decoding them makes
     # the lone surrogate, so it reaches the store's answer column whatever the model does.
     db = tmp_path / "t.db"
     submit = {"tool": "submit_answer", "arguments": '{"answer": "1 note \\ud83d"}'}
-    await run([notes_task()], model=ScriptedModel([submit], plan=["answer"]), db=db)
+    in_a_thread(run([notes_task()], model=ScriptedModel([submit], plan=["answer"]), db=db))
     episode = only_episode(db)
     assert episode["status"] == "done" and episode["ended"] is not None
     assert episode["answer"] == "1 note \ufffd"
@@ -108,7 +108,7 @@ async def test_a_lone_surrogate_in_an_answer_is_cleaned_and_the_row_finished(tmp
     assert data["episode"]["answer"] == "1 note \ufffd"
 
 
-async def test_token_totals_beyond_64_bits_are_clamped_and_the_row_finished(tmp_path):
+def test_token_totals_beyond_64_bits_are_clamped_and_the_row_finished(tmp_path):
     # Each count is valid (below 2**63); their sum is not, and SQLite's INTEGER would
     # refuse it: the store clamps, so the row is still finished.
     db = tmp_path / "t.db"
@@ -117,7 +117,7 @@ async def test_token_totals_beyond_64_bits_are_clamped_and_the_row_finished(tmp_
         {"tool": "add_note", "args": {"text": "buy milk"}, "usage": {"prompt_tokens": most}},
         {"content": "There is 1 note.", "usage": {"prompt_tokens": most}},
     ]
-    await run([notes_task()], model=ScriptedModel(script, plan=["add it"]), db=db)
+    in_a_thread(run([notes_task()], model=ScriptedModel(script, plan=["add it"]), db=db))
     episode = only_episode(db)
     assert episode["status"] == "done" and episode["ended"] is not None
     assert episode["prompt_tokens"] == most and episode["tokens"] == most

@@ -126,7 +126,7 @@ def test_compare_states_lists_missing_unexpected_and_changed_values_by_path():
 
 
 async def test_every_world_has_it_through_the_base_class():
-    from tests.environments.test_world_contract import CounterWorld
+    from tests.environments.test_base import CounterWorld
 
     task = Task.model_validate(
         {

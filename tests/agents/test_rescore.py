@@ -1,0 +1,44 @@
+"""Re-scoring stored episodes against changed checklists, without running them again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandlot.agents.after.rescore import rescore
+from sandlot.agents.running.runner import run
+from sandlot.environments.loader import load_tasks
+from sandlot.traces.store import TraceStore
+
+ROOT = Path(__file__).resolve().parents[2]
+STORE = load_tasks([ROOT / "examples/tasks/store"])
+BY_ID = {t.id: t for t in STORE}
+
+
+async def _recorded(tmp_path, task_ids):
+    db = tmp_path / "t.db"
+    result = await run([BY_ID[i] for i in task_ids], model="oracle", db=db)
+    return db, {e.task_id: e.episode_id for e in result.episodes}
+
+
+async def test_rescoring_applies_a_changed_checklist_without_running(tmp_path):
+    db, ids = await _recorded(tmp_path, ["store-orders-001", "store-lookup-006"])
+    changed = []
+    for task_id in ("store-orders-001", "store-lookup-006"):
+        task = BY_ID[task_id]
+        items = [i.model_copy() for i in task.checklist]
+        if task_id == "store-orders-001":
+            items[-1] = items[-1].model_copy(
+                update={"check": items[-1].check.model_copy(update={"value": "refunded in full"})}
+            )
+        changed.append(task.model_copy(update={"checklist": items}))
+    results = {r.task_id: r for r in await rescore(db, changed)}
+    orders = results["store-orders-001"]
+    assert orders.old_success is True and orders.new_success is False  # the answer item now fails
+    assert orders.unchecked == []  # state items were re-checked from the stored snapshot
+    lookup = results["store-lookup-006"]
+    assert lookup.new_success is True
+    assert lookup.unchecked == [("complete", "no judge model configured")]
+    with TraceStore(db) as store:
+        row = store.episode(ids["store-orders-001"])
+        assert row["success"] == 0
+        assert [c["passed"] for c in store.checks(ids["store-orders-001"])][-1] == 0
