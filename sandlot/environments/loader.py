@@ -102,8 +102,59 @@ def _yaml_too_deep(text: str) -> bool:
     return False
 
 
+# A task file is text a person writes: far below these. Past them a file is refused
+# before it is built, so a small hostile file cannot take the run's memory — YAML
+# aliases make a 659-byte file ("billion laughs") expand to billions of values.
+MAX_TASK_FILE_BYTES = 64 * 2**20
+MAX_TASK_FILE_VALUES = 2_000_000
+_TOO_BIG = f"the file is larger than {MAX_TASK_FILE_BYTES // 2**20} MB; split it into several files"
+_TOO_MANY = (
+    f"the file expands to more than {MAX_TASK_FILE_VALUES:,} values (its aliases, *name, "
+    "repeat what they name); write fewer or smaller repeats"
+)
+
+
+def _expanded_values(root: yaml.Node, limit: int) -> int:
+    """How many values the document would have with every alias expanded (stopping past
+    ``limit``); the composed graph shares an aliased node, so this is counted on the
+    graph, children first, without building anything."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        sizes[id(node)] = min(limit + 1, 1 + sum(sizes.get(id(c), 0) for c in children))
+    return sizes[id(root)]
+
+
+def _load_yaml(path: Path, text: str) -> Any:
+    """The YAML document, refused when its aliases expand past MAX_TASK_FILE_VALUES."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if "*" in text and _expanded_values(node, MAX_TASK_FILE_VALUES) > MAX_TASK_FILE_VALUES:
+            raise TaskFileError(path, [_TOO_MANY])
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _parse(path: Path) -> Any:
     try:
+        if path.stat().st_size > MAX_TASK_FILE_BYTES:
+            raise TaskFileError(path, [_TOO_BIG])
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise TaskFileError(path, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
@@ -116,7 +167,7 @@ def _parse(path: Path) -> Any:
             return json.loads(text, object_pairs_hook=_json_object)
         if _yaml_too_deep(text):
             raise TaskFileError(path, [_TOO_DEEP])
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
+        return _load_yaml(path, text)
     except TaskFileError:  # already says what is wrong (a ValueError, like the ones below)
         raise
     except json.JSONDecodeError as exc:

@@ -111,6 +111,33 @@ def test_yaml_anchors_and_merge_keys_work(tmp_path):
     assert [(t.id, t.max_tool_calls) for t in tasks] == [("a", 4), ("b", 4)]
 
 
+def _laughs(levels: int) -> str:
+    """A "billion laughs" file: each level repeats the one before nine times."""
+    lines = ["defaults:", "  metadata:", f"    l0: &l0 [{', '.join(['lol'] * 9)}]"]
+    for n in range(1, levels):
+        lines.append(f"    l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]")
+    lines.append("tasks: [{id: a, environment: store, instruction: x}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_file_whose_aliases_expand_past_the_bound_is_refused_unbuilt(tmp_path):
+    path = _write(tmp_path, "laughs.yaml", _laughs(9))  # 9**9: 387 million values
+    assert path.stat().st_size < 700
+    with pytest.raises(TaskFileError, match="expands to more than 2,000,000 values"):
+        load_tasks([path])
+    small = load_tasks([_write(tmp_path, "few.yaml", _laughs(3))])  # 729 values: fine
+    assert len(small[0].metadata["l2"]) == 9
+
+
+def test_a_file_past_the_size_bound_is_refused_unread(tmp_path, monkeypatch):
+    import sandlot.environments.loader as loader
+
+    path = _write(tmp_path, "big.yaml", GOOD)
+    monkeypatch.setattr(loader, "MAX_TASK_FILE_BYTES", path.stat().st_size - 1)
+    with pytest.raises(TaskFileError, match="larger than"):
+        load_tasks([path])
+
+
 def test_every_shipped_example_task_loads():
     root = Path(__file__).resolve().parents[2] / "examples" / "tasks"
     tasks = load_tasks([root])
