@@ -359,6 +359,21 @@ def run_cmd(
         str | None,
         typer.Option(help="API key (default: $OPENAI_API_KEY). Never written to the trace."),
     ] = None,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001, help="Seconds one model request may take before it is tried again."
+        ),
+    ] = 60.0,
+    retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Tries after the first for a model request that timed out, could not "
+            "connect or got 408/409/429/5xx (with backoff). A request gives up after "
+            "(retries + 1) x --request-timeout plus the backoff.",
+        ),
+    ] = 4,
     judge: Annotated[
         str | None,
         typer.Option(
@@ -379,6 +394,9 @@ def run_cmd(
     from sandlot.console import print_run_summary
 
     _choice(agent, ("plan-execute", "single"), "--agent")
+    endpoint = dict(
+        base_url=base_url, api_key=api_key, timeout=request_timeout, max_retries=retries
+    )
     env_options: dict = {"sandbox": _sandbox(sandbox)}
     if tools or not installed_tools:  # else a resume adds the tools its run recorded
         env_options.update(tools=tools or [], installed_tools=installed_tools)
@@ -386,8 +404,8 @@ def run_cmd(
     if resume:
         from sandlot.agents.after.resume import ResumeError, resume_run
 
-        resumed_model = _make_model(model, base_url=base_url, api_key=api_key) if model else None
-        resumed_judge = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
+        resumed_model = _make_model(model, **endpoint) if model else None
+        resumed_judge = _make_model(judge, **endpoint) if judge else None
         try:
             with _trace_file("--db"), _tool_errors(), _progress(0, quiet) as advance:
                 result = asyncio.run(
@@ -407,8 +425,8 @@ def run_cmd(
     if not paths:
         raise typer.BadParameter("give at least one task file or directory (or --resume)")
     tasks = _load_tasks(paths, added)
-    the_model = _make_model(model or "oracle", base_url=base_url, api_key=api_key)
-    judge_model = _make_model(judge, base_url=base_url, api_key=api_key) if judge else None
+    the_model = _make_model(model or "oracle", **endpoint)
+    judge_model = _make_model(judge, **endpoint) if judge else None
     _check_clashes({t.environment for t in tasks}, added)
     from sandlot.agents.graph.runtime import AgentConfig
 

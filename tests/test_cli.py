@@ -158,3 +158,30 @@ def test_a_user_error_no_command_handled_is_a_usage_message_not_a_traceback(monk
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("Error: tasks.yaml: 1 problem") and "Traceback" not in err
+
+
+def test_request_timeout_and_retries_bound_a_hanging_endpoint(fake_openai, tmp_path):
+    from sandlot.traces.store import TraceStore
+    from tests.agents.fake_openai import slow
+
+    fake_openai.default = lambda body: slow(30)  # answers long after any timeout here
+    db = tmp_path / "t.db"
+    task = Path(__file__).resolve().parents[1] / "examples/tasks/store/orders.yaml"
+    args = ["run", str(task), "--db", str(db), "-q", "--model", "openai:hangs"]
+    args += ["--base-url", fake_openai.base_url, "--api-key", "k", "--concurrency", "1"]
+    result = CliRunner().invoke(app, [*args, "--request-timeout", "0.2", "--retries", "1"])
+    assert result.exit_code == 0, result.output
+    with TraceStore(db) as store:
+        [run] = store.runs()
+        episodes = store.episodes(run["id"])
+    assert run["config"]["model"]["timeout"] == 0.2
+    assert run["config"]["model"]["max_retries"] == 1
+    assert episodes and all(e["outcome"] == "error" for e in episodes)
+    assert all("timed out (0.2 s per attempt, 1 retry)" in e["error"] for e in episodes)
+    assert len(fake_openai.requests) == 2 * len(episodes)  # one try and one retry each
+
+
+def test_request_timeout_and_retries_refuse_nonsense():
+    for option, value in (("--request-timeout", "0"), ("--retries", "-1")):
+        result = CliRunner().invoke(app, ["run", "x.yaml", option, value])
+        assert result.exit_code == 2 and option in result.output
