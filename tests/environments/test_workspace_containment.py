@@ -21,6 +21,7 @@ from sandlot.environments.sandbox.pool import SandboxPool
 from sandlot.environments.tasks import Task
 from sandlot.environments.worlds.workspace.tools import SHOW_LIMIT
 from tests.docker_support import LIMITS
+from tests.sandbox.containment import HIJACK_COMMAND, HIJACKER
 
 pytestmark = [
     pytest.mark.docker,
@@ -146,10 +147,12 @@ async def pool(docker_ready):
     assert _labelled() == [], "the pool left containers of this run behind"
 
 
-async def _episode(model: ScriptedModel, pool: RecordingPool):
+async def _episode(model: ScriptedModel, pool: RecordingPool, task: Task | None = None):
     """Run one episode on a sandbox of the pool: its result and the tool messages the
     model read."""
-    task = Task(id=f"ws-hostile-{len(pool.acquired)}", environment="workspace", instruction="x")
+    task = task or Task(
+        id=f"ws-hostile-{len(pool.acquired)}", environment="workspace", instruction="x"
+    )
     result = await run_episode(
         task,
         model=model,
@@ -211,3 +214,50 @@ async def test_a_dead_container_ends_in_a_clear_tool_message_not_a_crash(pool):
     assert result.status == "done", result.error
     assert "the sandbox failed" in message and "container is gone" in message
     assert _labelled(id=pool.acquired[-1].container.id) == []
+
+
+async def test_processes_the_model_left_cannot_answer_the_end_of_episode_checks(pool):
+    """A detached process takes over the restarted command server (it opens the new
+    server's stdin and stdout through /proc) and answers every request "exit 0"; a second
+    one waits for the server the checks will use, beside a plain process left behind.
+    Checks that cannot pass honestly still fail, and nothing the model started is alive
+    when they run."""
+    task = Task.model_validate(
+        {
+            "id": "ws-hijack",
+            "environment": "workspace",
+            "instruction": "x",
+            "checklist": [
+                {"id": "etc", "check": {"type": "state", "command": "test -f /etc/forged"}},
+                {"id": "unwritten", "check": {"type": "state", "file": "never-written.txt"}},
+                {
+                    "id": "nothing-left",
+                    "check": {"type": "state", "command": "pgrep -u 1000 -x sleep", "exit_code": 1},
+                },
+            ],
+        }
+    )
+    plant = f"cat > /tmp/hijack.py <<'PY'\n{HIJACKER}\nPY\n"
+    wait_for_the_next_server = (
+        "rm -f /tmp/.hijacker-ready; "
+        "setsid nohup python3 /tmp/hijack.py $PPID 5000000 >/dev/null 2>&1 </dev/null & "
+        "setsid nohup sleep 1000 >/dev/null 2>&1 </dev/null & "
+        "while [ ! -e /tmp/.hijacker-ready ]; do :; done; echo planted"
+    )
+    model = ScriptedModel(
+        [
+            {
+                "tool": "run_shell",
+                "args": {"command": plant + HIJACK_COMMAND.format(size=5_000_000), "timeout": 20},
+            },
+            {"tool": "run_shell", "args": {"command": wait_for_the_next_server, "timeout": 20}},
+            {"tool": "submit_answer", "args": {"answer": "done"}},
+        ]
+    )
+    result, (killed_msg, planted_msg) = await _episode(model, pool, task)
+
+    verdicts = {v.item_id: v.passed for v in result.verdicts}
+    assert verdicts == {"etc": False, "unwritten": False, "nothing-left": True}, result.verdicts
+    assert result.outcome == "failed"
+    assert "command server died" in killed_msg, killed_msg
+    assert "planted" in planted_msg and "forged" not in planted_msg, planted_msg

@@ -4,6 +4,7 @@ the host untouched."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -12,7 +13,13 @@ from sandlot.environments.sandbox.base import SandboxError
 from sandlot.environments.sandbox.docker import DockerSandbox
 from tests.docker_support import LIMITS
 from tests.sandbox.conformance import CUT_MARKER_RE
-from tests.sandbox.containment import HostListener, answered, still_works
+from tests.sandbox.containment import (
+    HIJACKER,
+    HostListener,
+    answered,
+    plant_hijacker,
+    still_works,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -132,7 +139,7 @@ async def test_killing_the_command_server_gets_a_clear_result(sandbox):
     out = await answered(sandbox.exec("kill -9 -1"))  # every process of the sandbox user
     assert out.exit_code == -1 and "command server died" in out.stderr
     await still_works(sandbox)
-    again = await answered(sandbox.exec("pkill -9 -f 'python3 -u -c'; sleep 1"))
+    again = await answered(sandbox.exec("pkill -9 -f '[p]ython3 -I -S -u -c'; sleep 1"))
     assert again.exit_code == -1
     await still_works(sandbox)
 
@@ -152,7 +159,7 @@ async def test_the_command_servers_stream_cannot_be_written_into(sandbox):
     # Same uid as the server, but the server is not dumpable: its /proc entries are root's.
     inject = (
         "import os, subprocess\n"
-        "pid = subprocess.check_output(['pgrep', '-o', '-f', 'python3 -u -c']).split()[0]\n"
+        "pid = subprocess.check_output(['pgrep', '-o', '-f', 'python3 -I -S -u -c']).split()[0]\n"
         "try:\n"
         "    open(f'/proc/{int(pid)}/fd/1', 'wb').write(b'\\x00\\x00\\x00\\x02{}')\n"
         "    print('INJECTED')\n"
@@ -191,3 +198,88 @@ async def test_a_dead_container_raises_a_clear_error(sandbox):
     with pytest.raises(SandboxError, match="container is gone"):
         await answered(sandbox.read_file("x.txt"))
     assert await sandbox.ping() is False
+
+
+async def _server_pid(sb: DockerSandbox) -> int:
+    reply, died = sb._request({"op": "ping"}, 30)
+    assert reply is not None, died
+    return int(reply["pid"])
+
+
+async def test_a_process_left_behind_cannot_take_over_the_restarted_command_server(sandbox):
+    killed = await plant_hijacker(sandbox)
+    assert killed.exit_code == -1 and "command server died" in killed.stderr, killed
+    # Neither a command that cannot succeed honestly nor a file never written is forged.
+    etc = await answered(sandbox.exec("test -f /etc/forged"))
+    assert (etc.exit_code, etc.stdout) == (1, ""), etc
+    with pytest.raises(FileNotFoundError):
+        await answered(sandbox.read_file("never-written.txt"))
+    # every process of the sandbox user was gone before the new server started
+    left = await sandbox.exec("ls /tmp/.hijacked; pgrep -f '[h]ijack.py'")
+    assert "No such file" in left.stderr and left.stdout == "", left
+    await still_works(sandbox)
+
+
+async def test_quiesce_ends_every_process_of_the_user_before_a_fresh_server_starts(sandbox):
+    await sandbox.write_file("/tmp/hijack.py", HIJACKER)
+    # A hijacker waiting for the next server, and a plain process left behind.
+    planted = await answered(
+        sandbox.exec(
+            "setsid nohup python3 /tmp/hijack.py $PPID 0 >/dev/null 2>&1 </dev/null & "
+            "setsid nohup sleep 1000 >/dev/null 2>&1 </dev/null & "
+            "while [ ! -e /tmp/.hijacker-ready ]; do :; done",
+            timeout=20,
+        )
+    )
+    assert planted.exit_code == 0, planted
+    assert "sleep 1000" in (await sandbox.exec("ps -eo args")).stdout
+    before = await _server_pid(sandbox)
+
+    await answered(sandbox.quiesce())
+
+    assert await _server_pid(sandbox) != before
+    etc = await answered(sandbox.exec("test -f /etc/forged"))
+    assert (etc.exit_code, etc.stdout) == (1, ""), etc
+    ps = await sandbox.exec("ps -u 1000 -o args=")
+    assert "sleep 1000" not in ps.stdout and "hijack" not in ps.stdout, ps
+    assert (await sandbox.exec("ls /tmp/.hijacked")).exit_code != 0
+    await still_works(sandbox)
+
+
+async def test_the_command_server_imports_nothing_the_model_wrote(sandbox):
+    planted = "import sys\nsys.stderr.write('MODEL CODE IN THE SERVER')\nraise SystemExit(3)\n"
+    for module in ("struct.py", "json.py", "selectors.py", "subprocess.py"):
+        await sandbox.write_file(module, planted)
+        await sandbox.write_file(f"/tmp/{module}", planted)
+    killed = await answered(sandbox.exec("kill -9 $PPID"))
+    assert killed.exit_code == -1, killed
+    await still_works(sandbox)
+    assert (await answered(sandbox.exec("test -f /etc/forged"))).exit_code == 1
+
+
+@pytest.mark.parametrize("where", ["/work", "/tmp", "/dev/shm"])
+async def test_many_empty_files_hit_the_inode_limit_and_the_sandbox_goes_on(where):
+    limits = dataclasses.replace(LIMITS, inodes=3000)
+    create = (
+        "import errno, os, sys\n"
+        "n = 0\n"
+        "try:\n"
+        "    while n < int(sys.argv[2]):\n"
+        "        os.close(os.open('%s/f%d' % (sys.argv[1], n), os.O_CREAT | os.O_WRONLY))\n"
+        "        n += 1\n"
+        "except OSError as exc:\n"
+        "    print(n, errno.errorcode[exc.errno])\n"
+        "else:\n"
+        "    print(n, 'none')\n"
+    )
+    async with await DockerSandbox.start(limits, run_id="tests-containment") as sb:
+        out = await answered(sb.exec(["python3", "-c", create, where, "20000"], timeout=60))
+        count, error = out.stdout.split()
+        assert error == "ENOSPC" and int(count) < limits.inodes, out
+        await still_works(sb)
+        with pytest.raises(SandboxError, match="No space left"):
+            await sb.write_file(f"{where}/one-more", "x")
+        # the other writable places are not touched by this one's limit
+        other = "/tmp" if where != "/tmp" else "/work"
+        await sb.write_file(f"{other}/still-room", "x")
+        assert (await sb.exec(f"cat {other}/still-room")).stdout == "x"

@@ -26,8 +26,10 @@ async def test_the_container_is_created_hardened_and_labelled(docker_sandbox):
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["ReadonlyRootfs"] is True and host["Init"] is True
     assert not host["Binds"] and not attrs["Mounts"]  # nothing of the host is mounted
-    assert set(host["Tmpfs"]) == {"/work", "/tmp"}
+    assert set(host["Tmpfs"]) == {"/work", "/tmp", "/dev/shm"}
     assert f"size={LIMITS.workdir_mb}m" in host["Tmpfs"]["/work"]
+    for options in host["Tmpfs"].values():  # many empty files cost memory, not bytes
+        assert f"nr_inodes={LIMITS.inodes}" in options.split(","), options
     assert attrs["Config"]["User"] == IDLE_USER
     labels = attrs["Config"]["Labels"]
     assert labels[LABEL] == "1" and labels[f"{LABEL}.run"] == "tests-sandbox"
@@ -44,6 +46,13 @@ async def test_limits_are_configurable_per_sandbox():
             "df -k /work /tmp | tail -n 2 | tr -s ' ' | cut -d' ' -f2"
         )
     assert out.stdout.split() == [str(40), str(160 * 1024 * 1024), str(24 * 1024), str(8 * 1024)]
+
+
+async def test_every_writable_place_holds_at_most_limits_inodes_files():
+    limits = dataclasses.replace(LIMITS, inodes=1234)
+    async with await DockerSandbox.start(limits, run_id="tests-sandbox") as sb:
+        out = await sb.exec("df -i /work /tmp /dev/shm | tail -n 3 | tr -s ' ' | cut -d' ' -f2")
+    assert out.stdout.split() == ["1234"] * 3, out
 
 
 async def test_commands_run_as_the_sandbox_user_and_nothing_runs_as_root(docker_sandbox):
@@ -86,7 +95,7 @@ async def test_read_and_write_raise_sandbox_error_when_the_server_died(docker_sa
 def _kill_server_from_outside(sandbox: DockerSandbox) -> None:
     api = sandbox.client.api
     exec_id = api.exec_create(
-        sandbox.container.id, ["pkill", "-9", "-f", "python3 -u -c"], user="1000:1000"
+        sandbox.container.id, ["pkill", "-9", "-f", "python3 -I -S -u -c"], user="1000:1000"
     )
     api.exec_start(exec_id)  # returns when pkill is done
 

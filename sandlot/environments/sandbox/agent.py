@@ -1,7 +1,9 @@
 """The command server that runs inside a sandbox (stdlib only; Python 3.9+).
 
-The host starts it with one ``docker exec`` of ``python3 -u -c <this file's source>
-<file size limit>``, so the image does not have to carry it. It reads length-prefixed
+The host starts it with one ``docker exec`` of ``python3 -I -S -u -c <bootstrap> <this
+file's source> <file size limit>``, so the image does not have to carry it; the
+bootstrap makes the process non-dumpable before anything else, and the host starts a
+server only when no other process of the sandbox user is alive. It reads length-prefixed
 JSON requests on stdin and answers on stdout, one at a time, echoing each request's
 ``id``:
 
@@ -9,7 +11,7 @@ JSON requests on stdin and answers on stdout, one at a time, echoing each reques
   whole process group with SIGKILL, and keeps at most ``cap`` bytes of each output
   stream (the head), counting what it cut;
 - ``read`` / ``write`` move files (base64), so writes land where commands see them;
-- ``reset`` kills every other process of the sandbox user (after a server restart);
+- ``reset`` kills every other process of the sandbox user;
 - ``ping`` answers at once.
 
 The local backend imports :func:`run_command` from here, so both backends share it.

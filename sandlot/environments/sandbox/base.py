@@ -44,6 +44,9 @@ class SandboxLimits:
         output_bytes: cap on stdout and stderr each; the rest is cut with a marker.
         file_size_mb: largest file a command may write (RLIMIT_FSIZE) .
         workdir_mb: size of the writable work directory (docker tmpfs).
+        inodes: most files and directories each writable place (docker: the /work,
+            /tmp and /dev/shm tmpfs mounts) may hold; each costs about 1 KB of the
+            container's memory, even when empty.
         network: allow network access (off by default).
     """
 
@@ -54,6 +57,7 @@ class SandboxLimits:
     output_bytes: int = 1_000_000
     file_size_mb: int = 64
     workdir_mb: int = 256
+    inodes: int = 32_768
     network: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -90,6 +94,12 @@ class Sandbox(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release the sandbox; safe to call twice."""
+
+    async def quiesce(self) -> None:
+        """End every process the commands left behind, so that what follows (the state
+        checks, the snapshot) reads a final state through a channel none of them can
+        reach. The Docker and local backends do; this default does nothing."""
+        return None
 
     async def __aenter__(self) -> Sandbox:
         return self

@@ -11,19 +11,24 @@ import posixpath
 import socket
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits
 from sandlot.environments.sandbox.image import IMAGE, SANDBOX_UID, docker_client
+from sandlot.environments.sandbox.launch import AGENT_SOURCE, kill_user_processes, server_argv
 from sandlot.environments.sandbox.output import to_exec_result
-from sandlot.environments.sandbox.protocol import AgentConnection, AgentGone
+from sandlot.environments.sandbox.protocol import (
+    MAX_FRAME,
+    AgentConnection,
+    AgentGone,
+    exec_frame_limit,
+)
 from sandlot.environments.sandbox.threads import run_blocking, run_blocking_owned
+from sandlot.errors import UserError
 
 __all__ = ["AGENT_SOURCE", "IDLE_USER", "LABEL", "DockerSandbox", "container_options"]
 
 LABEL = "sandlot"
-AGENT_SOURCE = (Path(__file__).parent / "agent.py").read_text()
 # The container's init and idle main process run as "nobody": not root, and not the
 # sandbox user either, so the model's `kill -9 -1` cannot take the container down.
 IDLE_USER = "65534:65534"
@@ -35,6 +40,8 @@ _BASE_ENV = {
     "SANDLOT_WORKDIR": "/work",  # the same variable points at the local backend's dir
 }
 _CONNECT_TIMEOUT = 30.0  # python3 starting on a loaded 2-core machine
+_SMALL_FRAME = 64 * 1024  # a ping's or a write's answer
+_SHM_MB = 64  # /dev/shm, Docker's default size
 # The command server's file errors that callers handle as the built-in exceptions.
 _FILE_ERRORS: dict[str, type[OSError]] = {
     e.__name__: e for e in (FileNotFoundError, IsADirectoryError, NotADirectoryError)
@@ -44,9 +51,20 @@ _FILE_ERRORS: dict[str, type[OSError]] = {
 def container_options(limits: SandboxLimits, run_id: str, image: str) -> dict[str, Any]:
     """Everything the container is created with: the hardening is here, in one place.
 
-    ``limits.extra["tmp_mb"]`` sizes /tmp (default 64).
+    ``limits.extra["tmp_mb"]`` sizes /tmp (default 64). Every writable place holds at
+    most ``limits.inodes`` files: their size limits count bytes, and empty files cost
+    memory too.
+
+    Raises:
+        UserError: ``limits.inodes`` is below 1 (tmpfs reads 0 as "no limit").
     """
+    if limits.inodes < 1:
+        raise UserError(
+            f"SandboxLimits.inodes must be at least 1 (got {limits.inodes}); it is the "
+            "most files each writable place may hold, e.g. 32768"
+        )
     tmp_mb = int(limits.extra.get("tmp_mb", 64))
+    owned = f"nr_inodes={limits.inodes},uid={SANDBOX_UID},gid={SANDBOX_UID}"
     return dict(
         image=image,
         command=["sleep", "infinity"],
@@ -63,8 +81,10 @@ def container_options(limits: SandboxLimits, run_id: str, image: str) -> dict[st
         security_opt=["no-new-privileges"],
         read_only=True,
         tmpfs={
-            "/work": f"size={limits.workdir_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0755,exec",
-            "/tmp": f"size={tmp_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=1777,exec",
+            "/work": f"size={limits.workdir_mb}m,{owned},mode=0755,exec",
+            "/tmp": f"size={tmp_mb}m,{owned},mode=1777,exec",
+            # in place of Docker's own /dev/shm, which limits bytes only
+            "/dev/shm": f"size={_SHM_MB}m,nr_inodes={limits.inodes},mode=1777,noexec",
         },
         environment=_BASE_ENV,
         labels={
@@ -102,6 +122,9 @@ class DockerSandbox(Sandbox):
         self._conn: AgentConnection | None = None
         self._lock = threading.Lock()  # one request at a time on the socket
         self._closed = False
+        # Has a command run since every process of the sandbox user was last killed
+        # (or since the container started)? ``quiesce`` has nothing to do when not.
+        self._ran = False
 
     @classmethod
     def start_sync(
@@ -119,8 +142,9 @@ class DockerSandbox(Sandbox):
         """
         limits = limits or SandboxLimits()
         client = client or docker_client()
+        options = container_options(limits, run_id, image)
         try:
-            container = client.containers.run(**container_options(limits, run_id, image))
+            container = client.containers.run(**options)
         except Exception as exc:
             raise SandboxError(
                 f"cannot start a sandbox container from {image}: {exc}; "
@@ -146,11 +170,21 @@ class DockerSandbox(Sandbox):
 
     # --- the command server ------------------------------------------------------------
 
+    def _fresh_server(self) -> None:
+        """A new command server, started when no other process of the sandbox user is
+        alive, so none can reach it."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        kill_user_processes(self.container, f"{SANDBOX_UID}:{SANDBOX_UID}")
+        self._connect()
+        self._ran = False
+
     def _connect(self) -> None:
         file_size = str(self.limits.file_size_mb * 1024 * 1024)
         exec_id = self.client.api.exec_create(
             self.container.id,
-            ["python3", "-u", "-c", AGENT_SOURCE, file_size],
+            server_argv(file_size),
             stdin=True,
             stdout=True,
             stderr=True,
@@ -158,7 +192,7 @@ class DockerSandbox(Sandbox):
             workdir="/work",
         )["Id"]
         self._conn = AgentConnection(self.client.api.exec_start(exec_id, socket=True))
-        reply = self._conn.request({"op": "ping"}, timeout=_CONNECT_TIMEOUT)
+        reply = self._conn.request({"op": "ping"}, _CONNECT_TIMEOUT, _SMALL_FRAME)
         if not reply.get("ok"):
             raise SandboxError(f"the sandbox command server did not answer a ping: {reply}")
 
@@ -181,11 +215,9 @@ class DockerSandbox(Sandbox):
                 f"sandbox cannot be used any more ({cause})"
             ) from cause
         try:
-            self._connect()
-            assert self._conn is not None
             # Start clean: a hung or stopped old server, and whatever the failed command
-            # left running, go.
-            self._conn.request({"op": "reset"}, timeout=_CONNECT_TIMEOUT)
+            # left running, go before the new server starts.
+            self._fresh_server()
         except Exception as again:
             raise SandboxError(
                 f"the sandbox's command server failed ({cause}) and could not be restarted: "
@@ -194,17 +226,20 @@ class DockerSandbox(Sandbox):
             ) from again
 
     def _request(
-        self, request: dict[str, Any], timeout: float
+        self, request: dict[str, Any], timeout: float, limit: int = _SMALL_FRAME
     ) -> tuple[dict[str, Any] | None, str | None]:
-        """(response, None), or (None, why) when the server failed (it is restarted)."""
+        """(response, None), or (None, why) when the server failed (it is restarted).
+        An answer longer than ``limit`` bytes counts as a failed server."""
         with self._lock:
             if self._closed:
                 raise SandboxError("the sandbox is closed")
             if self._conn is None:  # an earlier restart failed half-way: try once more
                 self._restart(AgentGone("the command server was not running"))
             assert self._conn is not None
+            if request["op"] == "exec":
+                self._ran = True
             try:
-                return self._conn.request(request, timeout=timeout), None
+                return self._conn.request(request, timeout, limit), None
             except AgentGone as exc:
                 detail = self._conn.stderr.decode(errors="replace")[-500:] if self._conn else ""
                 self._restart(exc)
@@ -212,7 +247,11 @@ class DockerSandbox(Sandbox):
 
     def _exec_sync(self, request: dict[str, Any]) -> ExecResult:
         t0 = time.perf_counter()
-        reply, died = self._request(request, float(request["timeout"]) + self.answer_grace)
+        reply, died = self._request(
+            request,
+            float(request["timeout"]) + self.answer_grace,
+            exec_frame_limit(int(request["cap"])),
+        )
         if reply is None:
             return ExecResult(
                 exit_code=-1,
@@ -224,7 +263,7 @@ class DockerSandbox(Sandbox):
             )
         if "error" in reply:
             raise SandboxError(f"the sandbox could not run the command: {reply.get('message')}")
-        return to_exec_result(reply)
+        return to_exec_result(reply, cap=int(request["cap"]))
 
     def _path(self, path: str) -> str:
         return path if path.startswith("/") else posixpath.join(self.workdir, path)
@@ -240,6 +279,36 @@ class DockerSandbox(Sandbox):
     async def ping(self) -> bool:
         """Is the sandbox usable? False when its container is gone or it is closed."""
         return await run_blocking(self.ping_sync)
+
+    def quiesce_sync(self) -> None:
+        """:meth:`quiesce`, blocking."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the sandbox is closed")
+            if not self._ran and self._conn is not None:
+                return  # nothing ran since the last sweep: only the server is alive
+            if not self._container_alive():
+                raise SandboxError(
+                    "the sandbox container is gone (killed, or out of memory); its state "
+                    "cannot be read"
+                )
+            try:
+                self._fresh_server()
+            except Exception as exc:
+                raise SandboxError(
+                    f"the sandbox could not be quiesced for its state to be read: {exc}"
+                ) from exc
+
+    async def quiesce(self) -> None:
+        """Kill every process of the sandbox user (whatever the commands left running,
+        detached or not, and the command server) and start a fresh command server, which
+        then answers alone: no process the model started can reach it. Call it before
+        reading the final state (the workspace does, before its checks and its snapshot).
+
+        Raises:
+            SandboxError: the container is gone, or the processes could not be killed.
+        """
+        await run_blocking(self.quiesce_sync)
 
     # --- the Sandbox interface ---------------------------------------------------------
 
@@ -290,7 +359,8 @@ class DockerSandbox(Sandbox):
             raise
 
     def _file_sync(self, request: dict[str, Any]) -> dict[str, Any]:
-        reply, died = self._request(request, self.file_timeout)
+        limit = MAX_FRAME if request["op"] == "read" else _SMALL_FRAME
+        reply, died = self._request(request, self.file_timeout, limit)
         if reply is None:
             raise SandboxError(
                 f"{request['op']} {request['path']}: the sandbox's command server died "

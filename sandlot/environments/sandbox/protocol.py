@@ -22,7 +22,7 @@ import struct
 import time
 from typing import Any
 
-__all__ = ["MAX_FRAME", "AgentConnection", "AgentGone", "encode_request"]
+__all__ = ["MAX_FRAME", "AgentConnection", "AgentGone", "encode_request", "exec_frame_limit"]
 
 _FRAME = struct.Struct(">I")
 _DOCKER = struct.Struct(">BxxxI")
@@ -33,6 +33,12 @@ _STDERR_KEPT = 4096
 class AgentGone(ConnectionError):
     """The command server cannot be talked to any more: its stream ended, it stopped
     answering before the deadline, or it sent something that is not an answer."""
+
+
+def exec_frame_limit(cap: int) -> int:
+    """The largest answer an ``exec`` with output cap ``cap`` can honestly take: both
+    streams' kept heads in base64, and a little JSON around them."""
+    return 2 * 4 * ((cap + 2) // 3) + 64 * 1024
 
 
 def encode_request(request: dict[str, Any]) -> bytes:
@@ -66,13 +72,16 @@ class AgentConnection:
         except OSError as exc:
             raise AgentGone(f"cannot send to the command server: {exc}") from exc
 
-    def request(self, request: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
-        """Send one request and wait for its answer (at most ``timeout`` seconds)."""
+    def request(
+        self, request: dict[str, Any], timeout: float | None = None, limit: int = MAX_FRAME
+    ) -> dict[str, Any]:
+        """Send one request and wait for its answer (at most ``timeout`` seconds); an
+        answer announced as longer than ``limit`` bytes is never read."""
         rid = f"{self._token}-{next(self._ids)}"
         self.send_raw(encode_request({**request, "id": rid}))
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            reply = self._next_frame()
+            reply = self._next_frame(min(limit, MAX_FRAME))
             if reply is not None:
                 if not isinstance(reply, dict) or reply.get("id") != rid:
                     raise AgentGone(
@@ -82,14 +91,15 @@ class AgentConnection:
                 return reply
             self._fill(deadline, timeout)
 
-    def _next_frame(self) -> Any:
+    def _next_frame(self, limit: int) -> Any:
         if len(self._stdout) < _FRAME.size:
             return None
         (size,) = _FRAME.unpack_from(self._stdout)
-        if size > MAX_FRAME:
+        if size > limit:
             raise AgentGone(
                 f"the command server's stream is corrupt or it never started: "
-                f"{self._preview()!r} (a {size}-byte frame)"
+                f"{self._preview()!r} (a {size}-byte frame; this answer may take at most "
+                f"{limit})"
             )
         if len(self._stdout) < _FRAME.size + size:
             return None

@@ -126,13 +126,17 @@ class WorkspaceEnvironment(Environment[None, WorkspaceInitialState, WorkspaceSta
 
     async def check_state(self, check: WorkspaceStateCheck) -> tuple[bool, Any]:
         """Answer a ``file`` or ``command`` check inside the sandbox. Never raises: a
-        check that cannot run fails, with the reason as evidence."""
+        check that cannot run fails, with the reason as evidence.
+
+        Every process the episode's commands left is ended first (``Sandbox.quiesce``;
+        again after a command check), so none of them can answer or change the check."""
         problem = check_problem(check)
         if problem is not None:
             return False, {"error": problem}
         if self.sandbox is None:
             return False, {"error": "the workspace has no sandbox (reset was not called)"}
         try:
+            await self.sandbox.quiesce()
             if check.command is not None:
                 result = await self.sandbox.exec(check.command, timeout=CHECK_TIMEOUT)
                 return command_verdict(result, check)
@@ -152,10 +156,16 @@ class WorkspaceEnvironment(Environment[None, WorkspaceInitialState, WorkspaceSta
 
     async def snapshot_async(self) -> dict[str, Any]:
         """Read the text files of the workspace (the runner stores this after scoring and
-        before ``close()``); ``snapshot()`` returns the same dict afterwards."""
+        before ``close()``), once every process the commands left is ended;
+        ``snapshot()`` returns the same dict afterwards."""
         if self.sandbox is None:
             return self.snapshot()
-        self._snapshot = await capture_snapshot(self.sandbox)
+        try:
+            await self.sandbox.quiesce()
+        except Exception as exc:  # recorded, as capture_snapshot records its own failures
+            self._snapshot = {"files": {}, "error": f"the snapshot could not be taken: {exc}"}
+        else:
+            self._snapshot = await capture_snapshot(self.sandbox)
         return self._snapshot
 
     def snapshot(self) -> dict[str, Any]:
