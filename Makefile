@@ -96,6 +96,8 @@ bench: install image
 	$(RUN) $(BIN)/python bench/bench_trace_size.py
 	$(RUN) $(BIN)/python bench/bench_sandbox.py
 	$(RUN) $(BIN)/python bench/bench_viewer.py
+	$(RUN) $(BIN)/python bench/bench_viewer_load.py
+	$(RUN) $(BIN)/python bench/bench_local_sandbox.py
 
 clean:  ## build and test leftovers (the venvs stay: rm -rf $(VENV))
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache $(DB) $(DB)-wal $(DB)-shm

@@ -3,14 +3,21 @@ default, Host checked against DNS rebinding, clear errors for bad requests."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import http.client
 import json
+import select
+import socket
+import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
+from sandlot.traces.viewer.api import ViewerError
 from sandlot.traces.viewer.server import ViewerServer
+from tests.traces.conftest import in_a_thread
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +170,135 @@ def test_static_files_and_api_calls_share_a_kept_alive_connection(server):
         assert response.status == 200 and response.getheader("Connection") != "close"
     assert conn.sock is not None  # still the first socket
     conn.close()
+
+
+# --- under load: bounded threads, idle connections dropped, bounded queries ----------
+
+HANG_GUARD = 60.0  # seconds: a request that takes this long hangs; not a timing assertion
+
+
+def _open_half_open(address, count: int) -> list[socket.socket]:
+    """``count`` connections that never finish a request: half say nothing, half send
+    part of a request line."""
+    held = []
+    for i in range(count):
+        sock = socket.create_connection(address[:2], timeout=HANG_GUARD)
+        if i % 2:
+            sock.sendall(b"GET /api/ru")
+        held.append(sock)
+    return held
+
+
+async def _get_all(address, path: str, count: int) -> list[int]:
+    """``count`` GETs of ``path`` at once, each on its own connection; their statuses."""
+
+    async def one() -> int:
+        reader, writer = await asyncio.open_connection(*address[:2])
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+        )
+        status = int((await reader.readline()).split()[1])
+        await reader.read()  # the rest, up to the server's close
+        writer.close()
+        return status
+
+    return await asyncio.gather(*(asyncio.wait_for(one(), HANG_GUARD) for _ in range(count)))
+
+
+def test_half_open_connections_hold_no_thread_and_real_requests_still_get_answers(
+    shared_viewer_db,
+):
+    with ViewerServer(shared_viewer_db, port=0) as srv:
+        address = srv.httpd.server_address
+        before = threading.active_count()
+        held = _open_half_open(address, 300)
+        try:
+            # Answered after every held connection was accepted (the listener is FIFO).
+            assert _request(srv, "GET", "/api/runs")[0] == 200
+            with_held = threading.active_count()
+            statuses = in_a_thread(_get_all(address, "/api/runs", 100))
+            after = threading.active_count()
+        finally:
+            for sock in held:
+                sock.close()
+    assert statuses == [200] * 100
+    bound = before + srv.httpd.workers + 1
+    assert with_held <= bound and after <= bound, (before, with_held, after)
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    """What the server sends until it closes the connection (HANG_GUARD per read)."""
+    sock.settimeout(HANG_GUARD)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_idle_and_half_open_connections_are_closed_after_the_idle_timeout(shared_viewer_db):
+    with ViewerServer(shared_viewer_db, port=0, idle_timeout=0.5) as srv:
+        address = srv.httpd.server_address
+        silent, partial = _open_half_open(address, 2)
+        kept = socket.create_connection(address[:2], timeout=HANG_GUARD)
+        kept.sendall(b"GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # keep-alive
+        # A client that dribbles its head out, a header at a time, does not reset the clock.
+        slow = socket.create_connection(address[:2], timeout=HANG_GUARD)
+        slow.sendall(b"GET /api/runs HTTP/1.1\r\n")
+        try:
+            assert _read_until_closed(silent) == b"" and _read_until_closed(partial) == b""
+            assert _read_until_closed(kept).startswith(b"HTTP/1.1 200")
+            closed_while_sending = False
+            for _ in range(600):  # a header every 0.1 s, for at most HANG_GUARD
+                if select.select([slow], [], [], 0.1)[0]:  # readable: closed
+                    closed_while_sending = True
+                    break
+                with contextlib.suppress(OSError):
+                    slow.sendall(b"X-Slow: 1\r\n")
+            assert closed_while_sending and _read_until_closed(slow) == b""
+        finally:
+            for sock in (silent, partial, kept, slow):
+                sock.close()
+
+
+def test_requests_on_one_connection_and_pipelined_requests_are_answered_in_order(server):
+    host, port = server.httpd.server_address[:2]
+    with socket.create_connection((host, port), timeout=HANG_GUARD) as sock:
+        first = b"GET /api/episodes/ep-a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        second = b"GET /api/episodes/ep-b HTTP/1.0\r\n\r\n"  # 1.0: closes after
+        sock.sendall(first + second)
+        data = _read_until_closed(sock)
+    assert data.count(b"HTTP/1.1 200") == 2
+    assert data.index(b'"id": "ep-a"') < data.index(b'"id": "ep-b"')
+
+
+def test_a_request_head_over_the_limit_is_refused_and_closed(server):
+    host, port = server.httpd.server_address[:2]
+    with socket.create_connection((host, port), timeout=HANG_GUARD) as sock:
+        sock.sendall(b"GET /api/runs HTTP/1.1\r\n" + b"X-Big: " + b"y" * 70_000 + b"\r\n\r\n")
+        data = _read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_very_long_search_query_is_a_bad_request_that_says_the_limit(server, viewer_api):
+    status, _, body = _request(server, "GET", "/api/search?q=" + "a" * 60_000)
+    assert status == 400 and "at most 1000 characters" in json.loads(body)["error"]
+    with pytest.raises(ViewerError, match="at most 1000 characters"):
+        viewer_api.search("é" * 1001)
+    assert viewer_api.search("é" * 1000)["rows"] == []  # the limit itself is allowed
+
+
+def test_stopping_with_connections_held_open_ends_them_and_returns(shared_viewer_db):
+    srv = ViewerServer(shared_viewer_db, port=0).start()
+    held = _open_half_open(srv.httpd.server_address, 10)
+    try:
+        assert _request(srv, "GET", "/api/runs")[0] == 200  # every held one was accepted
+        stopper = threading.Thread(target=srv.stop)
+        stopper.start()
+        stopper.join(HANG_GUARD)
+        assert not stopper.is_alive()
+        for sock in held:  # closed: an end of stream, or a reset
+            with contextlib.suppress(ConnectionResetError):
+                assert _read_until_closed(sock) == b""
+    finally:
+        for sock in held:
+            sock.close()

@@ -1,5 +1,8 @@
 """The local backend: a subprocess in a temporary directory, with rlimits. It does not
-isolate anything — it exists for machines without Docker, and says so."""
+isolate — it exists for machines without Docker, is used only when asked for by name,
+and says so. Commands get a minimal environment (none of this process's variables but
+PATH), and closing kills what they left running. Run as root, it also confines them:
+a user of their own and no network (see ``confine.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sandlot.environments.sandbox.agent import (
     kill_group,
@@ -22,6 +25,7 @@ from sandlot.environments.sandbox.agent import (
     write_regular,
 )
 from sandlot.environments.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits
+from sandlot.environments.sandbox.confine import Confinement, kill_marked
 from sandlot.environments.sandbox.output import to_exec_result
 from sandlot.environments.sandbox.threads import run_blocking
 
@@ -29,31 +33,65 @@ __all__ = ["LocalSandbox", "NotIsolatedWarning"]
 
 
 class NotIsolatedWarning(UserWarning):
-    """The local sandbox runs commands as the current user on this machine."""
+    """The local sandbox runs commands on this machine: as the current user, or (run as
+    root) as a user of their own without network; either way without isolation."""
 
 
 _warned = False
 _T = TypeVar("_T")
+_FILE_TIMEOUT = 60.0  # seconds for one confined file operation
+_READ_LIMIT = 64 * 1024 * 1024  # bytes a confined read returns at most (as docker's)
+# The file errors that callers handle as the built-in exceptions.
+_FILE_ERRORS: dict[str, type[OSError]] = {
+    e.__name__: e
+    for e in (
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    )
+}
 
 
 class LocalSandbox(Sandbox):
     """Commands run in a private temporary directory, in their own session, with CPU,
-    memory, process and file-size limits; timeouts kill the whole process group.
+    memory, process and file-size limits and a minimal environment; timeouts kill the
+    whole process group, and closing kills whatever the sandbox's commands left running.
 
     Paths: relative paths and paths under ``/work`` map into the temporary directory, so
-    the same tasks run on both backends. Other absolute paths are the host's own.
+    the same tasks run on both backends. Other absolute paths are the host's own (when
+    confined, with the rights of the sandbox's user).
+
+    Args:
+        limits: resource limits (``network`` only matters when confined).
+        confine: run commands and file operations as a user of their own, in a network
+            namespace of their own (see ``confine.py``). Needs root; the default is to
+            confine when this process runs as root.
+
+    Raises:
+        SandboxError: ``confine=True`` without root.
     """
 
     backend = "local"
     isolated = False
 
-    def __init__(self, limits: SandboxLimits | None = None) -> None:
+    def __init__(self, limits: SandboxLimits | None = None, *, confine: bool | None = None) -> None:
+        root_user = os.geteuid() == 0
+        if confine and not root_user:
+            raise SandboxError("a confined local sandbox needs root (it switches users)")
+        self.confined = root_user if confine is None else confine
         global _warned
         if not _warned:
             _warned = True
+            how = (
+                "as a user of their own, without network, but can read what any user can"
+                if self.confined
+                else "as this user, with its files and network"
+            )
             warnings.warn(
-                "the local sandbox does not isolate: commands run as this user on this "
-                "machine; use the docker backend for untrusted code",
+                f"the local sandbox does not isolate: commands run on this machine {how}; "
+                "use the docker backend for untrusted code",
                 NotIsolatedWarning,
                 stacklevel=2,
             )
@@ -61,6 +99,13 @@ class LocalSandbox(Sandbox):
         self.root = Path(tempfile.mkdtemp(prefix="sandlot-local-"))
         self.workdir = str(self.root)
         self._closed = False
+        self._confinement: Confinement | None = None
+        if self.confined:
+            try:
+                self._confinement = Confinement(self.root, network=self.limits.network)
+            except BaseException:
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise
 
     def _check_open(self) -> None:
         if self._closed:
@@ -117,30 +162,24 @@ class LocalSandbox(Sandbox):
         self._check_open()
         data = stdin.encode() if isinstance(stdin, str) else stdin
         limits = self.limits
-        base_env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.root),
-            "LANG": "C.UTF-8",
-            "TMPDIR": str(self.root),
-            "SANDLOT_WORKDIR": str(self.root),
-        }
         request = {
             "cmd": cmd,
             "timeout": timeout or limits.timeout,
             "cap": limits.output_bytes,
             "env": env or {},
-            "base_env": base_env,
+            "base_env": self._base_env(),
             "cwd": self._path(cwd) if cwd else str(self.root),
             "stdin": base64.b64encode(data).decode() if data else None,
             "file_size": limits.file_size_mb * 1024 * 1024,
             "cpu_seconds": int(timeout or limits.timeout) + 1,
             "memory": limits.memory_mb * 1024 * 1024,
-            # RLIMIT_NPROC counts every process of the user, so it is only a loose guard.
+            # Unconfined, RLIMIT_NPROC counts every process of this user: a loose guard.
+            # Confined, the wrapper sets it for the sandbox's own user: an exact one.
             "nproc": 0 if os.geteuid() == 0 else limits.pids + len(os.listdir("/proc")),
         }
         running = _Running()
         try:
-            reply = await run_blocking(run_command, request, running.started)
+            reply = await run_blocking(self._run, request, running.started)
         except asyncio.CancelledError:
             running.cancel()  # the caller gave up: the command goes too
             raise
@@ -148,28 +187,116 @@ class LocalSandbox(Sandbox):
             raise SandboxError(f"the sandbox could not run the command: {exc}") from exc
         return to_exec_result(reply)
 
-    async def read_file(self, path: str, *, binary: bool = False) -> str | bytes:
-        """Read a regular file (see :meth:`_path` for where).
+    def _run(self, request: dict[str, Any], on_start: Callable[[int], None]) -> dict[str, Any]:
+        """Run one command (on a worker thread), confined when the sandbox is."""
+        if self._confinement is not None:
+            cmd = request["cmd"]
+            argv = cmd if isinstance(cmd, list) else ["/bin/sh", "-c", cmd]
+            if not argv:
+                raise ValueError("an empty command")
+            request["cmd"] = self._confinement.wrap(argv, nproc=self.limits.pids)
+        return run_command(request, on_start)
+
+    def _confined_file_op(self, op: str, path: str, data: bytes = b"") -> bytes:
+        """Read (``op`` "read": the bytes) or write (``data``) a file as the sandbox's
+        user (on a worker thread), so a file operation has exactly the rights the
+        sandbox's commands have.
 
         Raises:
-            FileNotFoundError: no such file. SandboxError: not a regular file (a FIFO is
+            FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+            PermissionError: as the operation raised them. SandboxError: anything else
+                (not a regular file, too large, or the operation did not finish).
+        """
+        assert self._confinement is not None
+        confinement = self._confinement
+        argv = confinement.read(path, _READ_LIMIT) if op == "read" else confinement.write(path)
+        raw = run_command(
+            {
+                "cmd": argv,
+                "timeout": _FILE_TIMEOUT,
+                "cap": _READ_LIMIT,
+                "base_env": self._base_env(),
+                "cwd": str(self.root),
+                "stdin": base64.b64encode(data).decode() if data else None,
+            }
+        )
+        if raw["exit_code"] == 0 and not raw.get("timed_out"):
+            return base64.b64decode(raw["stdout"])
+        stderr = base64.b64decode(raw.get("stderr") or "").decode(errors="replace")
+        name, _, message = stderr.partition("\n")
+        if raw["exit_code"] == 1 and message:
+            raise _FILE_ERRORS.get(name, SandboxError)(self._shown(message))
+        why = "timed out" if raw.get("timed_out") else f"exit code {raw['exit_code']}"
+        raise SandboxError(
+            f"{op} {self._shown(path)} failed ({why}): {self._shown(stderr.strip()[-300:])}"
+        )
+
+    def _base_env(self) -> dict[str, str]:
+        """What commands start with: none of this process's variables but PATH, so no
+        key, token or password it holds. SANDLOT_WORKDIR also marks the processes that
+        closing the sandbox kills."""
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.root),
+            "LANG": "C.UTF-8",
+            "TMPDIR": str(self.root),
+            "SANDLOT_WORKDIR": str(self.root),
+        }
+
+    async def read_file(self, path: str, *, binary: bool = False) -> str | bytes:
+        """Read a regular file (see :meth:`_path` for where); confined, as the sandbox's
+        user.
+
+        Raises:
+            FileNotFoundError: no such file. PermissionError: confined, a file the
+                sandbox's user may not read. SandboxError: not a regular file (a FIFO is
                 refused at once, not waited on), or a bad path.
         """
         self._check_open()
-        data = await self._file_op(read_regular, self._path(path))
+        if self._confinement is not None:
+            data = await run_blocking(self._confined_file_op, "read", self._path(path))
+        else:
+            data = await self._file_op(read_regular, self._path(path))
         return data if binary else data.decode("utf-8", errors="replace")
 
     async def write_file(self, path: str, content: str | bytes) -> None:
-        """Write a file, creating its parent directories."""
+        """Write a file, creating its parent directories; confined, as the sandbox's
+        user (a link the sandbox's commands planted leads nowhere they could not write)."""
         self._check_open()
         data = content.encode() if isinstance(content, str) else content
-        await self._file_op(write_regular, self._path(path), data)
+        if self._confinement is not None:
+            await run_blocking(self._confined_file_op, "write", self._path(path), data)
+        else:
+            await self._file_op(write_regular, self._path(path), data)
+
+    async def quiesce(self) -> None:
+        """Kill every process the sandbox's commands left running (see :meth:`close`);
+        the sandbox stays open."""
+        self._check_open()
+        await run_blocking(self._end_leftovers)
 
     async def close(self) -> None:
-        """Delete the temporary directory; safe to call twice."""
+        """Kill every process the sandbox's commands left running, detached ones too
+        (confined: every process of its user; otherwise those that carry its
+        ``SANDLOT_WORKDIR`` in their environment), then delete the temporary directory;
+        safe to call twice."""
         if not self._closed:
             self._closed = True
-            await run_blocking(shutil.rmtree, self.root, True)
+            await run_blocking(self._close_sync)
+
+    def _end_leftovers(self) -> None:
+        if self._confinement is not None:
+            self._confinement.kill_all()
+        else:
+            kill_marked(f"SANDLOT_WORKDIR={self.root}".encode())
+
+    def _close_sync(self) -> None:
+        try:
+            self._end_leftovers()
+            if self._confinement is not None:
+                self._confinement.close()
+        finally:
+            shutil.rmtree(self.root, True)
 
 
 class _Running:

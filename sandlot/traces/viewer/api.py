@@ -29,9 +29,12 @@ from sandlot.traces.viewer.summaries import (
     summarize,
 )
 
-__all__ = ["MAX_PAGE", "SORTABLE", "ViewerAPI", "ViewerError"]
+__all__ = ["MAX_PAGE", "MAX_SEARCH", "SORTABLE", "ViewerAPI", "ViewerError"]
 
 MAX_PAGE = 1000
+# Characters in a search. Escaped as JSON and for LIKE, 1,000 stay well under SQLite's
+# limit on a LIKE pattern (50,000 bytes), past which the query would fail.
+MAX_SEARCH = 1000
 SORTABLE = (
     "started",
     "task_id",
@@ -456,7 +459,15 @@ class ViewerAPI:
         Returns:
             ``{"rows", "more"}``: up to ``limit`` hits with an excerpt around the match;
             ``more`` says that there were further hits.
+
+        Raises:
+            ViewerError: ``query`` is longer than MAX_SEARCH characters.
         """
+        if len(query) > MAX_SEARCH:
+            raise ViewerError(
+                f"a search is at most {MAX_SEARCH} characters, this one has {len(query)}: "
+                "search for a shorter part of the text"
+            )
         if not query.strip():
             return {"rows": [], "more": False}
         limit = _page(limit, 0)[0]

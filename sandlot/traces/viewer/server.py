@@ -5,6 +5,10 @@ only answers GET, sends a strict Content-Security-Policy with every response, bi
 127.0.0.1 unless told otherwise and, while bound to loopback, answers only requests
 addressed to a loopback name: a web page elsewhere cannot reach the traces by pointing
 its own domain at 127.0.0.1 (DNS rebinding).
+
+Under load it stays bounded (``serving.py``): a fixed pool of worker threads answers
+complete requests, connections that send nothing or part of a request cost no thread
+and are closed after ``idle_timeout`` seconds, and open connections are capped.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import sys
 import threading
 import traceback
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandlot.traces.viewer.api import ViewerAPI, ViewerError
+from sandlot.traces.viewer.serving import BoundedHTTPServer, HeadRequestHandler
 from sandlot.traces.viewer.summaries import dumps_for_page
 
 __all__ = ["SECURITY_HEADERS", "STATIC", "ViewerServer", "route", "serve"]
@@ -139,7 +143,7 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
     raise KeyError(path)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(HeadRequestHandler):
     api: ViewerAPI
     check_host: bool
     server_version = "sandlot-viewer"
@@ -237,25 +241,40 @@ class ViewerServer:
     """A viewer on ``host:port`` (port 0 picks a free one) over trace file ``db``.
 
     Use as a context manager, or ``start()`` / ``stop()``; ``serve`` runs one in the
-    foreground.
+    foreground. ``workers`` threads answer requests; a connection that has not sent a
+    whole request within ``idle_timeout`` seconds (or idles that long between requests)
+    is closed; at most ``max_connections`` are open at once.
 
     Raises:
         TraceFileError: ``db`` is missing or not a trace file.
         OSError: the address cannot be bound (e.g. the port is taken).
     """
 
-    def __init__(self, db: str | Path, host: str = "127.0.0.1", port: int = 8321) -> None:
+    def __init__(
+        self,
+        db: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 8321,
+        *,
+        workers: int = 8,
+        idle_timeout: float = 10.0,
+        max_connections: int = 512,
+    ) -> None:
         self.api = ViewerAPI(db)
         attrs = {"api": self.api, "check_host": _is_loopback(host)}
         handler = type("Handler", (_Handler,), attrs)
-        server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer
-        if ":" in host:
-            server_class = cast(
-                type[ThreadingHTTPServer],
-                type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6}),
+        try:
+            self.httpd = BoundedHTTPServer(
+                (host, port),
+                handler,
+                family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                workers=workers,
+                idle_timeout=idle_timeout,
+                max_connections=max_connections,
             )
-        self.httpd = server_class((host, port), handler)
-        self.httpd.daemon_threads = True
+        except BaseException:
+            self.api.close()
+            raise
         self._thread: threading.Thread | None = None
 
     @property
