@@ -7,6 +7,10 @@ Two rules, applied to everything the store writes:
    key, ``OPENAI_API_KEY`` and every environment variable whose name ends in
    ``_API_KEY``, ``_TOKEN``, ``_SECRET`` or ``_PASSWORD``. The replacement runs on the
    encoded JSON text, so a key hidden anywhere (a URL, an error message, a dict key) goes.
+   A value is found in any case (``SK-ABC`` for ``sk-abc``), reversed, in base64 (also
+   inside a longer base64 text, such as a Basic authorization header), JSON-escaped,
+   percent-encoded, and with any of its characters written as ``\\uXXXX`` escapes (raw
+   JSON arguments as a model sent them).
 2. **Secret-named keys.** In JSON payloads and the run config, the value under a key
    named like ``api_key``, ``authorization``, ``password``, ``token`` or ``secret``
    (case-insensitive, any prefix: ``x-api-key``, ``accessToken``) is replaced, whatever
@@ -20,6 +24,7 @@ cannot encode has its deeper parts replaced by :data:`TOO_DEEP`.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -27,7 +32,7 @@ import re
 import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
 
 import orjson
 
@@ -39,6 +44,7 @@ __all__ = [
     "Redactor",
     "clean_text",
     "dumps",
+    "hide_url_credentials",
     "is_secret_key",
     "loads",
     "secrets_from_environment",
@@ -77,6 +83,12 @@ TOO_DEEP = f"<nested too deeply: cut at {MAX_DEPTH} levels>"
 _WALK_DEPTH = MAX_DEPTH
 _DEEP_JSON_STRING = "[REDACTED: JSON nested too deeply to check for secrets]"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A character written as a JSON escape (\uXXXX, \", \/, \\), once or, inside JSON text
+# that holds JSON text, with its backslashes escaped again: any run of backslashes.
+_CHAR_ESCAPE = re.compile(r'\\+(?:u([0-9a-fA-F]{4})|(["/]))?')
+_ESCAPE_HINT = re.compile(r"\\[u/]")  # only text with one of these may hold such a form
+_CHAR_ESCAPE_BYTES = re.compile(_CHAR_ESCAPE.pattern.encode())
+_ESCAPE_HINT_BYTES = re.compile(_ESCAPE_HINT.pattern.encode())
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 12, 2_000, 2_000
@@ -91,6 +103,25 @@ def clean_text(text: str) -> str:
     if _SURROGATE.search(text) is None:
         return text
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def hide_url_credentials(url: str) -> tuple[str, list[str]]:
+    """``url`` with the user and password of its authority replaced by :data:`REDACTED`,
+    and the credentials that were there (the password as written and percent-decoded; the
+    user too when it comes alone, as a token does), to be redacted wherever else they
+    appear. A URL without credentials comes back as it is."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, []
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, []
+    user, colon, password = userinfo.partition(":")
+    hidden = f"{REDACTED}:{REDACTED}" if colon else REDACTED
+    found = [password, unquote(password)] if colon else [user, unquote(user)]
+    shown = urlunsplit(parts._replace(netloc=f"{hidden}@{host}"))
+    return shown, [s for s in dict.fromkeys(found) if s]
 
 
 def is_secret_key(key: object) -> bool:
@@ -213,30 +244,35 @@ class Redactor:
     """
 
     def __init__(self, secrets: Iterable[str] = (), *, from_environment: bool = True) -> None:
-        self._secrets: list[str] = []
+        self._forms = _Forms(())
         for s in [*secrets, *(secrets_from_environment() if from_environment else [])]:
             self.add(s)
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The forms being replaced (each value, and how JSON escapes it)."""
-        return tuple(self._secrets)
+        """The forms being replaced, longest first (each value and its reversal, how JSON
+        and URLs escape them, and what base64 text holds of the value), matched in any
+        case and with any character written as a ``\\uXXXX`` escape."""
+        return self._forms.forms
 
     def add(self, secret: str | None) -> None:
         """Redact ``secret`` from now on (ignored when empty or shorter than 8)."""
         if not secret or len(secret) < MIN_LENGTH:
             return
         secret = clean_text(secret)  # as the text it is looked for in is cleaned
-        # JSON escapes quotes, backslashes and control characters (and the standard
-        # library non-ASCII): the escaped form is what appears in encoded payloads. A
-        # URL carries it percent-encoded ("p%40ss" for "p@ss").
-        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-        forms |= {quote(secret, safe=""), quote_plus(secret), quote(secret)}
-        new = [f for f in forms if f not in self._secrets]
+        known = {f.lower() for f in self._forms.forms}
+        new = [f for f in dict.fromkeys(_forms_of(secret)) if f.lower() not in known]
         if new:
-            # Longest first, so that a secret containing another leaves no fragment.
-            # A new list is swapped in whole: producers on other threads iterate it.
-            self._secrets = sorted([*self._secrets, *new], key=len, reverse=True)
+            # A new table is swapped in whole: producers on other threads read it.
+            self._forms = _Forms((*self._forms.forms, *new))
+
+    def finds(self, text: str | bytes) -> bool:
+        """Whether ``text`` holds a known secret in any of its forms. In ``bytes`` (UTF-8
+        text, or binary data such as msgpack holding it) only ASCII letters are matched
+        in any case."""
+        if isinstance(text, bytes):
+            return self._forms.found_in_bytes(text)
+        return bool(self._forms.found(text))
 
     def text(self, text: str) -> str:
         """``text`` with lone surrogates replaced by U+FFFD (:func:`clean_text`) and every
@@ -246,10 +282,27 @@ class Redactor:
         return self._replace(clean_text(text))
 
     def _replace(self, text: str) -> str:
-        for s in self._secrets:
-            if s in text:
-                text = text.replace(s, REDACTED)
+        forms = self._forms
+        for i in forms.found(text):  # longest first: a secret holding another goes whole
+            text = forms.patterns[i].sub(REDACTED, text)
         return text
+
+    def strings(self, value: Any) -> Any:
+        """A copy of plain data (dicts, lists, tuples, strings, ...) with known secrets
+        replaced in every string and string key (rule 1 only: the shape and every other
+        value stay as they are)."""
+        if isinstance(value, str):
+            return self._replace(value)
+        if isinstance(value, dict):
+            return {
+                self._replace(k) if isinstance(k, str) else k: self.strings(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.strings(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.strings(v) for v in value)
+        return value
 
     def data(self, value: Any, _depth: int = 0) -> Any:
         """A copy of ``value`` with secret-named keys' values and known secrets replaced
@@ -306,25 +359,112 @@ class Redactor:
             # json.loads, not orjson: integers beyond 64 bits stay integers
             raw = dumps(self.data(json.loads(raw)))
         text = raw.decode()
+        if not self._forms.found(text):
+            return text
         out = self._replace(text)
-        if out != text:
-            try:
-                orjson.loads(out)
-            except orjson.JSONDecodeError:
-                # A secret made of digits matched inside a number: replace in strings and
-                # keys only, walking the data, so the stored JSON stays valid.
-                out = dumps(self._keys_and_strings(json.loads(raw))).decode()
-        return out
+        try:
+            orjson.loads(out)
+            if not self._forms.found(out):
+                return out
+        except orjson.JSONDecodeError:
+            pass
+        # A secret made of digits matched inside a number, or one written with escapes
+        # of two levels mixed (JSON text held in a string) is still there: replace in the
+        # decoded strings and keys instead, so that the stored JSON stays valid.
+        return dumps(self.strings(json.loads(raw))).decode()
 
-    def _keys_and_strings(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {
-                self._replace(k) if isinstance(k, str) else k: self._keys_and_strings(v)
-                for k, v in value.items()
-            }
-        if isinstance(value, list):
-            return [self._keys_and_strings(v) for v in value]
-        return self._replace(value) if isinstance(value, str) else value
+
+class _Forms:
+    """The forms of the known secrets, longest first, with what finds them fast: their
+    lower-cased text (a substring search finds most texts clean; text with JSON escapes is
+    searched with them read too), and for the texts that hold one, a case-insensitive
+    pattern that also takes any character as an escape."""
+
+    __slots__ = ("forms", "lowered", "lowered_bytes", "patterns", "shortest")
+
+    def __init__(self, forms: Iterable[str]) -> None:
+        self.forms = tuple(sorted(forms, key=len, reverse=True))
+        self.lowered = tuple(f.lower() for f in self.forms)
+        self.lowered_bytes = tuple({f.encode().lower() for f in self.forms})
+        self.patterns = tuple(_pattern(f) for f in self.forms)
+        self.shortest = len(self.forms[-1]) if self.forms else 0
+
+    def found_in_bytes(self, data: bytes) -> bool:
+        """Whether ``data`` may hold a form (bytes are searched as they are: a few times
+        faster than decoding binary data that is mostly text)."""
+        if not self.forms or len(data) < self.shortest:
+            return False
+        views = [data.lower()]
+        if _ESCAPE_HINT_BYTES.search(data):
+            views.append(_CHAR_ESCAPE_BYTES.sub(_unescape_bytes, data).lower())
+        return any(form in view for view in views for form in self.lowered_bytes)
+
+    def found(self, text: str) -> list[int]:
+        """The indexes of the forms ``text`` may hold (a pattern confirms)."""
+        if not self.forms or len(text) < self.shortest:
+            return []
+        lowered = text.lower()
+        unescaped = ""
+        if _ESCAPE_HINT.search(text):
+            unescaped = _CHAR_ESCAPE.sub(_unescape, text).lower()
+        return [
+            i
+            for i, form in enumerate(self.lowered)
+            if form in lowered or (unescaped and form in unescaped)
+        ]
+
+
+def _unescape_bytes(match: re.Match[bytes]) -> bytes:
+    if match.group(1):
+        return chr(int(match.group(1), 16)).encode("utf-8", "surrogatepass")
+    return match.group(2) or b"\\"
+
+
+def _unescape(match: re.Match[str]) -> str:
+    if match.group(1):
+        return chr(int(match.group(1), 16))
+    return match.group(2) or "\\"
+
+
+def _pattern(form: str) -> re.Pattern[str]:
+    """Finds ``form`` in any case, each character as itself or as a JSON escape (at any
+    depth: a run of backslashes), as :data:`_CHAR_ESCAPE` reads them. A run is taken
+    whole and only from its start, so that a long run costs linear time, not quadratic."""
+    run = r"(?<!\\)\\++"
+    parts = []
+    for char in form:
+        alternatives = [re.escape(char)]
+        if ord(char) < 0x10000:
+            alternatives.append(f"{run}u{ord(char):04x}")
+        if char in '"/':
+            alternatives.append(f"{run}{re.escape(char)}")
+        if char == "\\":
+            alternatives.append(run)
+        parts.append(f"(?:{'|'.join(alternatives)})")
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _forms_of(secret: str) -> list[str]:
+    """The texts that give ``secret`` away: itself and its reversal, each as JSON
+    escapes it (quotes, backslashes, control characters; the standard library also
+    non-ASCII) and as URLs carry it ("p%40ss" for "p@ss"), and what any base64 text that
+    encodes it holds of it, at each of the three byte offsets it may start at (standard
+    and URL-safe alphabets). Case is left to the matching. Forms shorter than
+    :data:`MIN_LENGTH` are left out."""
+    forms = []
+    for text in (secret, secret[::-1]):
+        forms += [text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]]
+        forms += [quote(text, safe=""), quote_plus(text), quote(text)]
+    data = secret.encode("utf-8", "surrogatepass")
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data)
+        # the characters made of the secret's bits alone
+        core = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
+        forms += [core.decode(), core.translate(_URLSAFE).decode()]
+    return [f for f in forms if len(f) >= MIN_LENGTH]
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _worth_hiding(value: Any) -> bool:

@@ -5,21 +5,34 @@ goes back to the disk."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from sandlot.agents.after.resume import resume_run
 from sandlot.agents.graph.build import default_graph, graph_for
 from sandlot.agents.graph.runtime import AgentConfig
 from sandlot.agents.models.oracle import OracleModel
 from sandlot.agents.models.scripted import ScriptedModel
-from sandlot.agents.running.checkpoints import InlineSqliteSaver, checkpoint_path, open_checkpointer
-from sandlot.agents.running.runner import run_episode
+from sandlot.agents.running.checkpoints import (
+    InlineSqliteSaver,
+    RedactingSerializer,
+    checkpoint_path,
+    open_checkpointer,
+)
+from sandlot.agents.running.runner import run, run_episode
 from sandlot.environments.tasks import Task
+from sandlot.environments.trajectory import ModelCallRecord
+from sandlot.tools import tool
+from sandlot.traces.redact import Redactor
 from sandlot.traces.store import TraceStore
+from tests.agents.conftest import notes_task
 
 
 async def test_one_compiled_graph_per_checkpointer(tmp_path):
@@ -180,3 +193,163 @@ class _Broken:
 
     def loads_typed(self, data: Any) -> Any:
         return self.inner.loads_typed(data)
+
+
+# --- secrets -------------------------------------------------------------------------
+
+KEY = "sk-ckpt-Hq4ZsecretVALUE-0a1b2c3d4e5f"
+
+
+class _KeyedScript(ScriptedModel):
+    """A scripted model whose key the endpoint echoes into everything it says."""
+
+    def secrets(self) -> list[str]:
+        return [KEY]
+
+
+def _echoing_model(n_notes: int = 2) -> _KeyedScript:
+    script: list[Any] = [
+        {"tool": "add_note", "args": {"text": f"note {i} {KEY} {KEY.upper()} {KEY[::-1]}"}}
+        for i in range(n_notes)
+    ]
+    script.append({"tool": "submit_answer", "args": {"answer": f"{n_notes} notes ({KEY})"}})
+    return _KeyedScript(script)
+
+
+def _checkpoint_bytes(db: Path) -> bytes:
+    """Every byte of the checkpoint file and its -wal / -shm files."""
+    return b"".join(
+        p.read_bytes() for p in sorted(db.parent.iterdir()) if p.name.startswith(f"{db.name}-ch")
+    )
+
+
+async def test_checkpoints_and_their_writes_hold_none_of_the_runs_secrets(tmp_path, task):
+    db = tmp_path / "t.db"
+    task = task.model_copy(update={"max_tool_calls": 100})
+    with TraceStore(db, secrets=[KEY]) as store:
+        run_id = store.start_run(model="scripted", agent="single", config={})
+        async with open_checkpointer(db, store.redactor) as saver:
+            result = await run_episode(
+                task,
+                model=_echoing_model(),
+                agent=AgentConfig(agent="single"),
+                store=store,
+                run_id=run_id,
+                checkpointer=saver,
+            )
+            assert result.status == "done", result
+            on_disk = _checkpoint_bytes(db)
+            latest = await saver.aget_tuple({"configurable": {"thread_id": result.episode_id}})
+    for form in (KEY, KEY.upper(), KEY[::-1]):
+        assert form.encode() not in on_disk, form
+    assert latest is not None
+    state = latest.checkpoint["channel_values"]
+    # what comes back is the state's own types, with the secret replaced
+    records = state["tool_log"]
+    assert [type(r).__name__ for r in records] == ["ToolCallRecord"] * 3
+    assert records[0].arguments == {"text": "note 0 [REDACTED] [REDACTED] [REDACTED]"}
+    assert state["answer"] == "2 notes ([REDACTED])"
+
+
+def test_a_failed_tasks_error_write_and_the_metadata_are_redacted(tmp_path):
+    async def scenario() -> None:
+        db = tmp_path / "t.db"
+        redactor = Redactor([KEY], from_environment=False)
+        async with open_checkpointer(db, redactor) as saver:
+            config = {"configurable": {"thread_id": "t1", "checkpoint_ns": ""}}
+            checkpoint = {
+                "v": 4,
+                "id": "1f000000-0000-6000-8000-000000000001",
+                "ts": "2026-01-01T00:00:00+00:00",
+                "channel_values": {"messages": [{"role": "user", "content": KEY}]},
+                "channel_versions": {},
+                "versions_seen": {},
+                "updated_channels": None,
+            }
+            stored = saver.put(config, checkpoint, {"source": "loop", "note": KEY}, {})
+            error = RuntimeError(f"HTTP 401: Incorrect API key provided: Bearer {KEY}")
+            saver.put_writes(stored, [("__error__", error), ("answer", KEY)], "task-1")
+            back = saver.get_tuple(stored)
+        assert back is not None
+        assert back.metadata["note"] == "[REDACTED]"
+        assert back.checkpoint["channel_values"]["messages"][0]["content"] == "[REDACTED]"
+        assert [w[2] for w in back.pending_writes or []] == [
+            "RuntimeError('HTTP 401: Incorrect API key provided: Bearer [REDACTED]')",
+            "[REDACTED]",
+        ]
+        assert KEY.encode() not in _checkpoint_bytes(db)
+
+    asyncio.run(scenario())
+
+
+def test_the_serializer_changes_nothing_where_there_is_no_secret():
+    redacting = RedactingSerializer(Redactor([KEY], from_environment=False))
+    reference = JsonPlusSerializer()
+    value = {
+        "records": [ModelCallRecord(purpose="plan", content="fine", tool_calls=[{"id": "1"}])],
+        "counts": {1: 2, "x": (1, 2.5, None, True)},
+        "big": 2**63 + 5,
+        "bytes": b"\x00\xff",
+        "text": "caf\u00e9 \u2603",
+    }
+    assert redacting.dumps_typed(value) == reference.dumps_typed(value)
+    secret = {**value, "records": [ModelCallRecord(purpose="plan", content=f"k={KEY}")]}
+    kind, data = redacting.dumps_typed(secret)
+    assert KEY.encode() not in data
+    back = redacting.loads_typed((kind, data))
+    assert back["records"] == [ModelCallRecord(purpose="plan", content="k=[REDACTED]")]
+    assert back["counts"] == {1: 2, "x": [1, 2.5, None, True]}
+    assert back["big"] == 2**63 + 5 and back["bytes"] == b"\x00\xff"
+    assert reference.loads_typed((kind, data)) == back
+
+
+async def test_an_episode_whose_checkpoint_was_redacted_resumes(tmp_path, monkeypatch):
+    """The state never needs the secret: the episode continues from a redacted
+    checkpoint."""
+    monkeypatch.setenv("SANDLOT_TEST_API_KEY", KEY)  # a key of the environment
+    db = tmp_path / "t.db"
+    started = asyncio.Event()
+
+    @tool
+    async def hang(query: str) -> str:
+        """Wait until cancelled.
+
+        Args:
+            query: Anything.
+        """
+        started.set()
+        await asyncio.Event().wait()
+        return query
+
+    def model(slow: bool) -> ScriptedModel:
+        def script(request: Any) -> Any:
+            if request.step_index == 1:
+                return {"tool": "submit_answer", "args": {"answer": "There is 1 note."}}
+            if request.metadata["step_calls"]:
+                return "Added."
+            second = {"tool": "hang", "args": {"query": "x"}} if slow else {"tool": "list_notes"}
+            return [{"tool": "add_note", "args": {"text": f"key {KEY}"}}, second]
+
+        # the plan, in the state from the planner's step on, holds the key
+        return ScriptedModel(script, plan=[f"add the note {KEY}", "answer"])
+
+    first = asyncio.create_task(
+        run([_task()], model=model(slow=True), db=db, env_options={"extra_tools": [hang]})
+    )
+    await started.wait()  # the batch's second call runs: stop there
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert _rows(db, "SELECT count(*) FROM checkpoints") == [(1,)]
+    assert KEY.encode() not in _checkpoint_bytes(db)
+
+    resumed = await resume_run(db, model=model(slow=False))
+    (episode,) = resumed.episodes
+    assert episode.success, episode.error
+    with TraceStore(db) as store:
+        final = store.episode(episode.episode_id)["final_state"]
+    assert json.loads(final) == {"notes": ["key [REDACTED]"]}
+
+
+def _task() -> Task:
+    return notes_task(checklist=[{"id": "noted", "check": {"type": "state", "equals": 1}}])

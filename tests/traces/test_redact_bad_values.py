@@ -232,3 +232,52 @@ def test_the_viewer_and_the_export_open_a_trace_of_bad_values(tmp_path):
         assert summaries[1].startswith("execute: → add_note(")
     finally:
         api.close()
+
+
+def test_redacting_escaped_and_encoded_forms_never_breaks_the_stored_json():
+    """Secrets found in their \\u-escaped, reversed, base64 and other-case forms are
+    replaced in the encoded text; whatever backslashes, quotes and control characters
+    surround them, the stored JSON stays valid, holds no form of the secret, and big
+    integers stay exact."""
+    import base64
+    import random
+
+    secret = 'pa"ss\x1bw0rd-99/key'
+    redactor = Redactor([secret], from_environment=False)
+    escaped = "".join(f"\\u{ord(c):04x}" if i % 2 else c for i, c in enumerate(secret))
+    pieces = [
+        secret,
+        secret.upper(),
+        secret[::-1],
+        escaped,
+        escaped.upper(),
+        base64.b64encode(secret.encode()).decode(),
+        "\\",
+        "\\\\",
+        '"',
+        "\\u",
+        "\x1b",
+        "\ud83d",
+        "x",
+        "9",
+    ]
+    core = base64.b64encode(secret.encode()).decode()[: len(secret) * 4 // 3]
+    giveaways = [secret.lower(), secret[::-1].lower(), core.lower()]
+    rng = random.Random(7)
+    for _ in range(300):
+        value = {
+            "".join(rng.choices(pieces, k=3)): "".join(rng.choices(pieces, k=rng.randint(1, 8))),
+            "raw": json.dumps({"s": "".join(rng.choices(pieces, k=4))})[: rng.randint(1, 60)],
+            "n": 2**70,
+        }
+        out = redactor.json(value)
+        decoded = json.loads(out)  # valid JSON, whatever was replaced
+        assert decoded["n"] == 2**70
+        for text in [*decoded, *decoded.values()]:
+            seen = re.sub(
+                r"\\+(?:u([0-9a-fA-F]{4})|/)",
+                lambda m: chr(int(m.group(1), 16)) if m.group(1) else "/",
+                str(text),
+            ).lower()
+            for form in giveaways:
+                assert form not in seen, (value, out)

@@ -19,6 +19,7 @@ import openai
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse, Usage
 from sandlot.tools.calls import ToolCall, text_from_model, tool_call_from_model
+from sandlot.traces.redact import hide_url_credentials
 
 __all__ = ["OpenAIModel", "parse_completion"]
 
@@ -42,7 +43,9 @@ class OpenAIModel(Model):
     Args:
         model: The model name; defaults to $SANDLOT_MODEL, then $OPENAI_MODEL.
         base_url: The API base URL (ending in ``/v1``); defaults to $OPENAI_BASE_URL,
-            then the SDK's default (api.openai.com).
+            then the SDK's default (api.openai.com). Credentials in it
+            (``http://user:password@host/v1``) are used, shown and stored replaced by
+            ``[REDACTED]``, and the password is one of :meth:`secrets`.
         api_key: Defaults to $OPENAI_API_KEY. When a base_url is set and no key is
             found, the placeholder ``"unused"`` is sent (for local servers without auth).
         timeout: Seconds for one HTTP attempt.
@@ -90,10 +93,12 @@ class OpenAIModel(Model):
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
+        # the URL as errors, logs and traces show it: no user, no password
+        self._shown_url, self._url_secrets = hide_url_credentials(str(self._client.base_url))
 
     def secrets(self) -> list[str]:
         key = self._client.api_key
-        return [key] if key and key != _NO_KEY else []
+        return [*([key] if key and key != _NO_KEY else []), *self._url_secrets]
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         params: dict[str, Any] = {"model": self.name, "messages": request.messages}
@@ -106,7 +111,7 @@ class OpenAIModel(Model):
             params["temperature"] = self.temperature
         if self.extra_body:
             params["extra_body"] = self.extra_body
-        where = f"model {self.name!r} at {self._client.base_url}"
+        where = f"model {self.name!r} at {self._shown_url}"
         retries = f"{self.max_retries} {'retry' if self.max_retries == 1 else 'retries'}"
         try:
             completion = await self._client.chat.completions.create(**params)
@@ -157,7 +162,7 @@ class OpenAIModel(Model):
         return {
             "name": self.name,
             "kind": type(self).__name__,
-            "base_url": str(self._client.base_url),
+            "base_url": self._shown_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "temperature": self.temperature,

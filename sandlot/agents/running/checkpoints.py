@@ -17,6 +17,13 @@ conversation). :meth:`InlineSqliteSaver.delete_thread` (or ``delete_threads``) d
 finished episode's thread altogether. The file uses SQLite's incremental auto-vacuum,
 so the space freed is given back to the disk (``vacuum()``, also when the saver
 closes), and its WAL is truncated after each WAL checkpoint (``journal_size_limit``).
+
+Checkpoints hold no secret. What the saver writes goes through the trace store's
+redactor (:class:`RedactingSerializer`; rule 1 of :mod:`sandlot.traces.redact`, the
+known values in all their forms): every checkpoint, every pending write (an error one
+holds the exception's text) and the metadata. The redacted text is what a resume reads
+back: the state never needs a key (the model holds it), so the episode continues; a tool
+call whose arguments held one is re-run with ``[REDACTED]`` in its place.
 """
 
 from __future__ import annotations
@@ -32,20 +39,31 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    get_checkpoint_metadata,
 )
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from sandlot.agents.running.redacting_serde import RedactingSerializer
 from sandlot.environments.trajectory import ModelCallRecord, ToolCallRecord
+from sandlot.traces.redact import Redactor
 
-__all__ = ["InlineSqliteSaver", "checkpoint_path", "open_checkpointer", "record_serializer"]
+__all__ = [
+    "InlineSqliteSaver",
+    "RedactingSerializer",
+    "checkpoint_path",
+    "open_checkpointer",
+    "record_serializer",
+]
 
 
-def record_serializer() -> JsonPlusSerializer:
+def record_serializer(redactor: Redactor | None = None) -> RedactingSerializer:
     """LangGraph's serializer, allowed to read back the episode record's types (and
-    nothing else that is not LangGraph's own)."""
+    nothing else that is not LangGraph's own), writing through ``redactor`` (by default
+    one with the environment's keys)."""
     allowed = [(t.__module__, t.__name__) for t in (ModelCallRecord, ToolCallRecord)]
-    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+    return RedactingSerializer(
+        redactor if redactor is not None else Redactor(), allowed_msgpack_modules=allowed
+    )
 
 
 def checkpoint_path(db: str | Path) -> Path:
@@ -65,7 +83,8 @@ class InlineSqliteSaver(SqliteSaver):
     keeping only each thread's latest checkpoint.
 
     Every method takes the saver's lock and runs on the calling thread; nothing awaits,
-    so one write never interleaves with another.
+    so one write never interleaves with another. With a :class:`RedactingSerializer`,
+    the metadata is redacted like the checkpoints.
     """
 
     def put(
@@ -84,6 +103,9 @@ class InlineSqliteSaver(SqliteSaver):
         configurable = config["configurable"]
         keys = (str(configurable["thread_id"]), configurable.get("checkpoint_ns", ""))
         prune = not (metadata or {}).get("counters_since_delta_snapshot")
+        if isinstance(self.serde, RedactingSerializer):
+            # what the config adds is taken first, so all of it goes through the redactor
+            metadata = self.serde.redactor.strings(get_checkpoint_metadata(config, metadata))
         if prune:
             with self.lock:
                 self.setup()
@@ -179,11 +201,15 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 @contextlib.asynccontextmanager
-async def open_checkpointer(db: str | Path) -> AsyncIterator[InlineSqliteSaver]:
-    """A checkpoint saver on the checkpoint file of trace file ``db``; when it closes, the
-    space that deleted checkpoints freed is given back to the disk."""
+async def open_checkpointer(
+    db: str | Path, redactor: Redactor | None = None
+) -> AsyncIterator[InlineSqliteSaver]:
+    """A checkpoint saver on the checkpoint file of trace file ``db``, writing through
+    ``redactor`` (pass the trace store's, which knows the run's secrets; by default one
+    with the environment's keys); when it closes, the space that deleted checkpoints
+    freed is given back to the disk."""
     with _connect(checkpoint_path(db)) as conn:
-        saver = InlineSqliteSaver(conn, serde=record_serializer())
+        saver = InlineSqliteSaver(conn, serde=record_serializer(redactor))
         saver.setup()
         try:
             yield saver

@@ -5,6 +5,11 @@ inlined and the episode embedded as JSON in ``<script type="application/json"
 id="data">``; static/embedded.js answers the page's API calls from it. The JSON is
 escaped so that nothing in a payload can end its script element, and a
 Content-Security-Policy meta tag lets only the inlined script and style run (by hash).
+
+What the trace holds was redacted when it was written; the export redacts it again
+(known values only, in all their forms: the environment's keys and any secrets given),
+so that a trace written before a form was covered, or written raw, is not mailed with a
+key in it.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import base64
 import hashlib
 import html
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sandlot.traces.redact import Redactor
 from sandlot.traces.viewer.api import ViewerAPI
 from sandlot.traces.viewer.server import STATIC
 from sandlot.traces.viewer.summaries import cut_long_strings, dumps_for_page
@@ -48,8 +55,9 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def build_episode_html(api: ViewerAPI, episode_id: str) -> str:
-    """The standalone page for one episode.
+def build_episode_html(api: ViewerAPI, episode_id: str, redactor: Redactor | None = None) -> str:
+    """The standalone page for one episode, with the known secrets of ``redactor`` (by
+    default: the environment's keys) replaced.
 
     Raises:
         LookupError: no episode ``episode_id`` in the trace.
@@ -74,6 +82,12 @@ def build_episode_html(api: ViewerAPI, episode_id: str) -> str:
             for n, m in api.messages(episode_id).items()
         },
     }
+    redactor = redactor if redactor is not None else Redactor()
+    embedded = embed_json(data)
+    if redactor.finds(embedded):
+        data = redactor.strings(data)
+        embedded = embed_json(data)
+        episode = data["episode"]
 
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     scripts = _SCRIPT_TAG.findall(page)
@@ -102,15 +116,22 @@ def build_episode_html(api: ViewerAPI, episode_id: str) -> str:
             return ""
         first = False
         return (
-            f'<script type="application/json" id="data">{embed_json(data)}</script>\n'
+            f'<script type="application/json" id="data">{embedded}</script>\n'
             f"<script>{js}</script>\n"
         )
 
     return _SCRIPT_TAG.sub(inline, page)
 
 
-def export_episode_html(db_path: str | Path, episode_id: str, out_path: str | Path) -> Path:
-    """Write episode ``episode_id`` of trace ``db_path`` to ``out_path`` as one HTML file.
+def export_episode_html(
+    db_path: str | Path,
+    episode_id: str,
+    out_path: str | Path,
+    *,
+    secrets: Iterable[str] = (),
+) -> Path:
+    """Write episode ``episode_id`` of trace ``db_path`` to ``out_path`` as one HTML file,
+    with ``secrets`` and the environment's keys redacted.
 
     Returns:
         The path written.
@@ -121,7 +142,7 @@ def export_episode_html(db_path: str | Path, episode_id: str, out_path: str | Pa
     """
     api = ViewerAPI(db_path)
     try:
-        text = build_episode_html(api, episode_id)
+        text = build_episode_html(api, episode_id, Redactor(secrets))
     finally:
         api.close()
     out = Path(out_path)
