@@ -93,6 +93,21 @@ def _check_clashes(environments: set[str], extra: list) -> None:
             )
 
 
+def _check_sandbox(backend: str, environments: set[str]) -> None:
+    """A run whose worlds run code, with --sandbox auto and no usable Docker: refused
+    before any episode, with what to do (auto never falls back to the local backend)."""
+    from sandlot.environments.sandbox.factory import resolve_backend
+    from sandlot.errors import UserError
+    from sandlot.registry import WORLDS
+
+    if not any(WORLDS.get(name).uses_sandbox for name in environments):
+        return
+    try:
+        resolve_backend(backend)
+    except UserError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sandbox") from exc
+
+
 def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
     if value not in choices:
         raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=option)
@@ -133,6 +148,19 @@ def _trace_file(param_hint: str) -> Iterator[None]:
         yield
     except TraceFileError as exc:
         raise typer.BadParameter(str(exc), param_hint=param_hint) from exc
+
+
+@contextlib.contextmanager
+def _run_errors() -> Iterator[None]:
+    """Something a run depends on failed (the trace's disk, ...): its message and exit 1,
+    not a traceback."""
+    from sandlot.errors import RunError
+
+    try:
+        yield
+    except RunError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @tools_app.command("list")
@@ -353,7 +381,11 @@ def run_cmd(
         typer.Option(help="auto | docker | local | a registered backend (worlds with a sandbox)."),
     ] = "auto",
     base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")
+        str | None,
+        typer.Option(
+            help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL). A user and "
+            "password in it are used, never written: stored as [REDACTED]."
+        ),
     ] = None,
     api_key: Annotated[
         str | None,
@@ -406,8 +438,9 @@ def run_cmd(
 
         resumed_model = _make_model(model, **endpoint) if model else None
         resumed_judge = _make_model(judge, **endpoint) if judge else None
+        _redact_output(resumed_model, resumed_judge)
         try:
-            with _trace_file("--db"), _tool_errors(), _progress(0, quiet) as advance:
+            with _trace_file("--db"), _tool_errors(), _run_errors(), _progress(0, quiet) as advance:
                 result = asyncio.run(
                     resume_run(
                         db,
@@ -427,11 +460,13 @@ def run_cmd(
     tasks = _load_tasks(paths, added)
     the_model = _make_model(model or "oracle", **endpoint)
     judge_model = _make_model(judge, **endpoint) if judge else None
+    _redact_output(the_model, judge_model)
     _check_clashes({t.environment for t in tasks}, added)
+    _check_sandbox(env_options["sandbox"], {t.environment for t in tasks})
     from sandlot.agents.graph.runtime import AgentConfig
 
     config = AgentConfig(agent=agent, k=k, max_model_calls=max_model_calls)  # type: ignore[arg-type]
-    with _trace_file("--db"), _progress(len(tasks) * epochs, quiet) as advance:
+    with _trace_file("--db"), _run_errors(), _progress(len(tasks) * epochs, quiet) as advance:
         result = asyncio.run(
             run_tasks(
                 tasks,
@@ -461,6 +496,15 @@ def _make_model(spec: str, **options):
         return make_model(spec, **{k: v for k, v in options.items() if v is not None})
     except (ValueError, ModelError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
+
+
+def _redact_output(*models) -> None:
+    """What the command prints from here on goes through the redaction the trace gets:
+    the models' secrets and the environment's keys."""
+    from sandlot.traces.redact import Redactor
+    from sandlot.traces.redact_output import redact_process_output
+
+    redact_process_output(Redactor([s for m in models if m for s in m.secrets()]))
 
 
 def _progress(total: int, quiet: bool):

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.agents.running.results import RunResult
+    from sandlot.agents.running.results import EpisodeResult, RunResult
     from sandlot.tools.toolset import Toolset
 
 __all__ = [
@@ -92,9 +92,22 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
             label = outcome_text("error" if key == "errors" else key)
         totals.add_row(label, _fmt(value))
     console.print(totals)
+    _print_sandboxes(eps)
     for e in eps:
         if e.outcome in ("error", "interrupted"):
             err_console.print(f"[red]{e.outcome}[/] {e.task_id} (epoch {e.epoch}): {e.error}")
+
+
+def _print_sandboxes(episodes: list[EpisodeResult]) -> None:
+    """One line naming the sandbox backend(s) the episodes ran their code on (none when
+    no episode made a sandbox); the local backend is marked as not isolated."""
+    from sandlot.environments.sandbox.factory import backend_label
+
+    used = sorted({e.sandbox_backend for e in episodes if e.sandbox_backend})
+    if used:
+        style = "bold red" if "local" in used else "default"
+        labels = ", ".join(backend_label(b) for b in used)
+        console.print(f"[{style}]sandbox: {labels}[/]", highlight=False)
 
 
 def print_toolset(toolset: Toolset) -> None:

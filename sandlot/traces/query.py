@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandlot.errors import UserError
+from sandlot.traces.files import read_only_uri
 from sandlot.traces.messages import (
     MESSAGE_REFS,
     decode_ranges,
@@ -55,8 +56,8 @@ class TraceReader:
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(f"no trace file at {self.path}")
-        # as_uri() percent-encodes, so paths with '?', '#' or '%' open the right file.
-        uri = self.path.resolve().as_uri() + "?mode=ro"
+        # read-only; immutable on read-only media, where SQLite could not open it else
+        uri = read_only_uri(self.path)
         self._read: sqlite3.Connection | None = sqlite3.connect(
             uri, uri=True, check_same_thread=False, timeout=30
         )

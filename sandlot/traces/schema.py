@@ -43,7 +43,11 @@ CREATE TABLE IF NOT EXISTS runs (
     n_tasks INTEGER,
     epochs INTEGER,
     parent_run TEXT,         -- the run this one replays or resumes
-    kind TEXT DEFAULT 'run'  -- run / replay / resume
+    kind TEXT DEFAULT 'run', -- run / replay / resume
+    pid_started REAL,        -- when process pid started: a later process given the same
+                             -- pid is not taken for it
+    store_id TEXT            -- the store of that process writing it: once it is closed
+                             -- the row is no longer running, though the process is
 );
 CREATE TABLE IF NOT EXISTS episodes (
     id TEXT PRIMARY KEY,
@@ -75,8 +79,10 @@ CREATE TABLE IF NOT EXISTS episodes (
     pid INTEGER,             -- the process writing it (started or resumed it), so that
     host TEXT,               -- a crash is detected even when its run row is finished
     outcome TEXT,            -- passed / failed / gave_up / budget / error / interrupted
-    end_reason TEXT          -- answered / plan_finished / tool_ended / budget / gave_up / model_error /
+    end_reason TEXT,         -- answered / plan_finished / tool_ended / budget / gave_up / model_error /
                              -- error / interrupted (sandlot.environments.trajectory)
+    pid_started REAL,        -- as in runs: the writing process's start time and store
+    store_id TEXT
 );
 CREATE INDEX IF NOT EXISTS episodes_run ON episodes(run_id);
 CREATE INDEX IF NOT EXISTS episodes_task ON episodes(task_id);

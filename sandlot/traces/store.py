@@ -15,15 +15,18 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from sandlot.environments.sandbox.processes import process_alive, this_process_started
 from sandlot.environments.trajectory import OUTCOMES, SUBMIT_TOOL
-from sandlot.errors import UserError
+from sandlot.errors import ResumeError, UserError
 from sandlot.traces.errors import TraceFileError
+from sandlot.traces.files import check_writable, open_error
 from sandlot.traces.messages import MESSAGE_REFS, MessageLog
 from sandlot.traces.query import TraceReader
 from sandlot.traces.recorder import EpisodeRecorder
@@ -103,19 +106,35 @@ def _new_id() -> str:
 
 def pid_alive(pid: int | None) -> bool:
     """Whether process ``pid`` runs on this machine (a zombie counts as dead)."""
-    if not pid or pid < 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
+    return process_alive(pid)
+
+
+# The ids of this process's stores open for writing. A run or episode row names the store
+# that writes it (``store_id``) beside its process (``pid``, ``pid_started``, ``host``):
+# a row of this very process whose store has closed is no longer running.
+_OPEN_STORES: set[str] = set()
+
+
+def _owner_alive(
+    pid: int | None, host: str | None, pid_started: float | None, store_id: str | None
+) -> bool:
+    """Whether the process (and, in this process, the store) writing a row still runs.
+    Another host's process counts as alive: whether it runs cannot be known from here."""
+    if host is not None and host != _HOST:
         return True
-    try:  # killed but not yet reaped by its parent
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
+    if not process_alive(pid, running_at=pid_started):  # gone, or its pid reused since
+        return False
+    return pid != os.getpid() or store_id is None or store_id in _OPEN_STORES
+
+
+def _still_running(what: str, pid: int | None, host: str | None) -> ResumeError:
+    where = f"process {pid}" + ("" if host in (None, _HOST) else f" on {host}")
+    if pid == os.getpid() and host in (None, _HOST):
+        where += " (this process)"
+    return ResumeError(
+        f"{what} is still running in {where}; resuming it now would run its episodes twice. "
+        "Wait for it to end, or stop it (a stopped or killed run can be resumed), then resume"
+    )
 
 
 class StoreRecorder(EpisodeRecorder):
@@ -130,6 +149,7 @@ class StoreRecorder(EpisodeRecorder):
         self._store = store
         self._queue_event = store._require_writer().event  # bound once: the hot path
         self._json = store.redactor.json
+        self._text = store.redactor.text
         # A recorder that continues an episode (start_seq > 0) first reads the messages
         # the episode stored before, so that none is stored twice.
         self._messages = MessageLog(
@@ -139,8 +159,10 @@ class StoreRecorder(EpisodeRecorder):
     def emit(self, seq, parent, ts, kind, name, payload, duration) -> None:  # type: ignore[override]
         if kind in _NOTED_KINDS:
             self._messages.note_event(seq, kind, payload)
+        # the name too: a tool's name is whatever the model asked for
         self._queue_event(
-            (self.episode_id, seq, parent, ts, kind, name, self._json(payload), duration)
+            (self.episode_id, seq, parent, ts, kind, self._text(name), self._json(payload))
+            + (duration,)
         )
         self._store._dirty = True  # after the put: a concurrent read's flush then covers it
 
@@ -190,18 +212,45 @@ class TraceStore(TraceReader):
         self._own_runs: set[str] = set()
         self._own_episodes: set[str] = set()
         self._read = None
+        self.store_id: str | None = None
         if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            check_writable(self.path)  # "read-only", and what to do, before SQLite says less
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TraceFileError(
+                    f"cannot create the folder of the trace {self.path} "
+                    f"({exc.strerror or exc}); give a trace path (--db) in a writable folder"
+                ) from exc
             self._columns = _prepare(self.path)
-            self._writer = TraceWriter(
-                self.path, batch_size=batch_size, flush_interval=flush_interval
-            )
+            try:
+                self._writer = TraceWriter(
+                    self.path, batch_size=batch_size, flush_interval=flush_interval
+                )
+            except sqlite3.Error as exc:
+                raise open_error(self.path, exc) or TraceFileError(
+                    f"cannot open the trace {self.path} for writing (SQLite says: {exc})"
+                ) from exc
+            self.store_id = _new_id()
+            _OPEN_STORES.add(self.store_id)
+            # a store dropped without close() stops owning its rows as well
+            self._unregister = weakref.finalize(self, _OPEN_STORES.discard, self.store_id)
         super().__init__(self.path)
         if readonly:
-            self._columns = {
-                t: {r["name"] for r in self._rows(f"PRAGMA table_info({t})")}
-                for t in ("runs", "episodes")
-            }
+            try:
+                self._columns = {
+                    t: {r["name"] for r in self._rows(f"PRAGMA table_info({t})")}
+                    for t in ("runs", "episodes")
+                }
+            except sqlite3.DatabaseError as exc:
+                super().close()
+                raise TraceFileError(f"{self.path} is not a trace file ({exc})") from exc
+            if not self._columns["runs"] or not self._columns["episodes"]:
+                super().close()
+                raise TraceFileError(
+                    f"{self.path} is not a sandlot trace file (no runs or episodes table); "
+                    "traces are written by `sandlot run --db FILE`"
+                )
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -234,6 +283,18 @@ class TraceStore(TraceReader):
         if self._writer is not None:
             self._writer.flush(timeout)
 
+    def on_write_failure(self, callback: Callable[[BaseException], None]) -> Callable[[], None]:
+        """Call ``callback(error)`` once when the file stops taking writes (disk full, I/O
+        error, ...: see :mod:`sandlot.traces.writer`), from the writer's thread — or at once
+        when it already has. Nothing more is written after such a failure. Returns a
+        function that cancels the call."""
+        return self._require_writer().on_failure(callback)
+
+    @property
+    def write_failure(self) -> BaseException | None:
+        """The failure that stopped this store's writer, if any."""
+        return None if self._writer is None else self._writer.stopped_by
+
     def close(self) -> None:
         """Mark this store's unfinished runs and episodes 'interrupted', write everything
         queued, stop the writer and close. Idempotent."""
@@ -250,6 +311,8 @@ class TraceStore(TraceReader):
                     )
                 writer.close()
         finally:
+            if self.store_id is not None:
+                self._unregister()  # its rows no longer run, even when not marked so
             super().close()
 
     def __enter__(self) -> TraceStore:
@@ -277,9 +340,10 @@ class TraceStore(TraceReader):
         self._exec(
             "INSERT INTO runs (id, started, status, model, agent, config, pid, host, n_tasks, "
             "epochs, parent_run, kind) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, time.time(), model, agent, self.redactor.json(config), os.getpid(), _HOST)
-            + (n_tasks, epochs, parent_run, kind),
+            (run_id, time.time(), self._value(model), self._value(agent))
+            + (self.redactor.json(config), os.getpid(), _HOST, n_tasks, epochs, parent_run, kind),
         )
+        self._mark_owner("runs", run_id)
         self._own_runs.add(run_id)
         return run_id
 
@@ -287,7 +351,59 @@ class TraceStore(TraceReader):
         """Set columns of a run. Setting status 'running' makes this process its owner."""
         if columns.get("status") == "running":
             columns = {**columns, "pid": os.getpid(), "host": _HOST, "ended": None}
+            columns.update(pid_started=this_process_started(), store_id=self.store_id)
         self._update("runs", run_id, columns, self._own_runs)
+
+    def claim_run(self, run_id: str) -> None:
+        """Make this store the owner of run ``run_id`` (status 'running') to go on with it —
+        unless a live process runs it, or one of its episodes. The check and the claim are
+        one transaction: of two resumes at once, one is refused.
+
+        Raises:
+            ResumeError: the run, or one of its episodes, is still running (the message
+                names the process); or there is no such run.
+        """
+        self.flush()  # what this store queued comes first
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                run = conn.execute(
+                    "SELECT status, pid, host, pid_started, store_id FROM runs WHERE id = ?",
+                    (run_id,),
+                ).fetchone()
+                if run is None:
+                    raise ResumeError(f"no run {run_id!r} in {self.path}")
+                if run[0] == "running" and _owner_alive(*run[1:]):
+                    raise _still_running(f"run {run_id}", run[1], run[2])
+                for episode_id, *owner in conn.execute(
+                    "SELECT id, pid, host, pid_started, store_id FROM episodes "
+                    "WHERE run_id = ? AND status = 'running'",
+                    (run_id,),
+                ).fetchall():
+                    if _owner_alive(*owner):
+                        raise _still_running(f"episode {episode_id} of run {run_id}", *owner[:2])
+                conn.execute(
+                    "UPDATE runs SET status = 'running', ended = NULL, pid = ?, host = ?, "
+                    "pid_started = ?, store_id = ? WHERE id = ?",
+                    (os.getpid(), _HOST, this_process_started(), self.store_id, run_id),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+        self._own_runs.add(run_id)
+
+    def _mark_owner(self, table: str, key: str) -> None:
+        """Name this process's start time and this store beside a row's pid, so that a
+        reused pid, or a store of this process that has closed, is not taken for a live
+        owner (see ``_owner_alive``)."""
+        self._exec(
+            f"UPDATE {table} SET pid_started = ?, store_id = ? WHERE id = ?",
+            (this_process_started(), self.store_id, key),
+        )
 
     def finish_run(self, run_id: str, status: str = "done") -> None:
         self._exec(
@@ -300,7 +416,8 @@ class TraceStore(TraceReader):
         for t in tasks:
             self._exec(
                 "INSERT OR REPLACE INTO tasks (run_id, task_id, environment, definition) VALUES (?, ?, ?, ?)",
-                (run_id, t.id, t.environment, self.redactor.text(t.model_dump_json())),
+                (run_id, self._value(t.id), self._value(t.environment))
+                + (self.redactor.text(t.model_dump_json()),),
             )
 
     # --- episodes ------------------------------------------------------------------------
@@ -325,9 +442,11 @@ class TraceStore(TraceReader):
             "INSERT INTO episodes (id, run_id, task_id, epoch, status, started, model, agent, "
             "environment, replay_of, thread_id, pid, host) "
             "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-            (episode_id, run_id, task_id, epoch, time.time(), model, agent, environment)
+            (episode_id, run_id, self._value(task_id), epoch, time.time())
+            + tuple(self._value(v) for v in (model, agent, environment))
             + (replay_of, thread_id or episode_id, os.getpid(), _HOST),
         )
+        self._mark_owner("episodes", episode_id)
         self._own_episodes.add(episode_id)
         return recorder
 
@@ -350,6 +469,7 @@ class TraceStore(TraceReader):
             "UPDATE episodes SET status = 'running', success = NULL, ended = NULL, pid = ?, host = ? WHERE id = ?",
             (os.getpid(), _HOST, episode_id),
         )
+        self._mark_owner("episodes", episode_id)
         self._own_episodes.add(episode_id)
         return recorder
 
@@ -457,7 +577,8 @@ class TraceStore(TraceReader):
                 )
             passed = v.get("passed")
             rows.append(
-                (episode_id, v["item_id"], self._value(v.get("description")), v.get("kind"))
+                (episode_id, self._value(v["item_id"]), self._value(v.get("description")))
+                + (self._value(v.get("kind")),)
                 + (None if passed is None else int(bool(passed)), v.get("weight", 1.0))
                 + (int(bool(v.get("required", True))), self.redactor.json(v.get("evidence")))
                 + (self._value(v.get("skipped_reason")), now)
@@ -481,14 +602,28 @@ class TraceStore(TraceReader):
 
 
 def _prepare(path: Path) -> dict[str, set[str]]:
-    """Create or upgrade the schema and recover from dead processes; the tables' columns."""
+    """Create or upgrade the schema and recover from dead processes; the tables' columns.
+
+    Raises:
+        TraceFileError: the file is not a trace, or it (or its folder) is read-only.
+    """
+    try:
+        return _prepare_file(path)
+    except sqlite3.Error as exc:
+        error = open_error(path, exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _prepare_file(path: Path) -> dict[str, set[str]]:
     conn = sqlite3.connect(path, timeout=30)
     try:
         db = sqlite_utils.Database(conn)
         try:
             tables = set(db.table_names())
         except sqlite3.DatabaseError as exc:
-            raise TraceFileError(
+            raise open_error(path, exc) or TraceFileError(
                 f"{path} is not a trace file (SQLite says: {exc}); give a new or existing trace path"
             ) from exc
         if tables and not tables & {"meta", "runs"}:
@@ -535,25 +670,24 @@ def _add_missing_columns(db: sqlite_utils.Database) -> None:
 
 
 def _recover(conn: sqlite3.Connection) -> None:
-    """Runs and episodes left 'running' by a process that is gone become 'interrupted';
-    such an episode is never a success. Another host's rows are left alone: whether that
-    process lives cannot be known from here."""
+    """Runs and episodes left 'running' by a process that is gone (or by a store of this
+    process that has closed) become 'interrupted'; such an episode is never a success.
+    Another host's rows are left alone: whether that process lives cannot be known from
+    here."""
     now = time.time()
-
-    def dead(pid: int | None, host: str | None) -> bool:
-        return (host is None or host == _HOST) and not pid_alive(pid)
-
+    # an episode's own owner when it has one (it was started or resumed), else its run's
     episodes = conn.execute(
-        "SELECT e.id, coalesce(e.pid, r.pid), coalesce(e.host, r.host) FROM episodes e "
+        "SELECT e.id, e.pid, e.host, e.pid_started, e.store_id, "
+        "r.pid, r.host, r.pid_started, r.store_id FROM episodes e "
         "LEFT JOIN runs r ON r.id = e.run_id WHERE e.status = 'running'"
     ).fetchall()
-    for episode_id, pid, host in episodes:
-        if dead(pid, host):
+    for episode_id, *owners in episodes:
+        if not _owner_alive(*(owners[:4] if owners[0] is not None else owners[4:])):
             conn.execute(INTERRUPT_EPISODE_SQL, (now, episode_id))
-    for run_id, pid, host in conn.execute(
-        "SELECT id, pid, host FROM runs WHERE status = 'running'"
+    for run_id, *owner in conn.execute(
+        "SELECT id, pid, host, pid_started, store_id FROM runs WHERE status = 'running'"
     ).fetchall():
-        if dead(pid, host):
+        if not _owner_alive(*owner):
             conn.execute(
                 "UPDATE runs SET status = 'interrupted', ended = ? WHERE id = ?", (now, run_id)
             )

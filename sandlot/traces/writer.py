@@ -11,6 +11,13 @@ A statement that fails does not take its batch with it: the batch is written aga
 by item, each under a savepoint, and only the failing items are dropped. The first error
 is kept, logged, and raised (as :class:`WriterError`) from every later ``flush()`` and
 from ``close()``.
+
+A failure of the file itself — the disk full (SQLite's "database or disk is full"), an
+I/O error, the file read-only, locked for good or corrupt — stops the writer instead:
+the batch is dropped whole and nothing queued after it is written, so the file keeps
+what it held before the failure, as after a kill, and never a later row (an episode's
+end) without the earlier ones (its events). ``on_failure`` callbacks hear of it at once,
+so that a run can stop; the error is raised from ``flush()`` and ``close()`` as above.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +48,22 @@ _INSERT_EVENT = (
 )
 _EVENT, _SQL, _FLUSH, _STOP = "e", "x", "f", "stop"
 _BUSY_RETRIES = 5  # after SQLite's own busy timeout, for another process's long write
+# SQLite's primary result codes that say the file cannot take writes, whatever is written
+_FILE_FAILURES = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
 
 _LIVE: weakref.WeakSet[TraceWriter] = weakref.WeakSet()
 
@@ -87,6 +110,9 @@ class TraceWriter:
         self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._put = self._queue.put
         self._error: BaseException | None = None
+        self._stopped_by: BaseException | None = None
+        self._listeners: list[Callable[[BaseException], None]] = []
+        self._listeners_lock = threading.Lock()
         self._closed = False
         self._close_lock = threading.Lock()
         self._pid = os.getpid()
@@ -113,6 +139,29 @@ class TraceWriter:
     def error(self) -> BaseException | None:
         """The first error the thread met, or ``None``."""
         return self._error
+
+    @property
+    def stopped_by(self) -> BaseException | None:
+        """The failure of the file that stopped the writer (disk full, I/O error, ...),
+        or ``None``: after it nothing more is written."""
+        return self._stopped_by
+
+    def on_failure(self, callback: Callable[[BaseException], None]) -> Callable[[], None]:
+        """Call ``callback(error)`` once when a failure of the file stops the writer — from
+        the writer's thread, or at once when it has already stopped. A callback must be
+        quick and must not block (e.g. ``loop.call_soon_threadsafe``). Returns a function
+        that cancels the call."""
+        with self._listeners_lock:
+            stopped = self._stopped_by
+            if stopped is None:
+                self._listeners.append(callback)
+        if stopped is not None:
+            _tell(callback, stopped)
+        return lambda: self._forget(callback)
+
+    def _forget(self, callback: Callable[[BaseException], None]) -> None:
+        with self._listeners_lock, contextlib.suppress(ValueError):
+            self._listeners.remove(callback)
 
     def event(self, row: tuple[Any, ...]) -> None:
         """Queue one events row (values in :data:`EVENT_COLUMNS` order)."""
@@ -180,6 +229,12 @@ class TraceWriter:
         self._raise()
 
     def _raise(self) -> None:
+        if self._stopped_by is not None:
+            raise WriterError(
+                f"writing the trace {self.path} failed: {self._stopped_by}; nothing after it "
+                f"was written ({self.dropped} item(s) lost). Is the disk full, or the file "
+                "read-only?"
+            ) from self._stopped_by
         if self._error is not None:
             raise WriterError(
                 f"writing the trace {self.path} failed: {self._error}. "
@@ -196,6 +251,7 @@ class TraceWriter:
                     return
         except BaseException as exc:  # not an SQL error: kept, and flush() stops waiting
             self._fail(exc, 0, "the writer thread stopped")
+            self._stop(exc, 0)
             for item in self._drain_nowait():
                 if item[0] == _FLUSH:
                     item[1].set()
@@ -227,14 +283,21 @@ class TraceWriter:
     def _write(self, batch: list[tuple[Any, ...]]) -> bool:
         """Commit one batch; returns whether a stop marker was in it."""
         work = [item for item in batch if item[0] in (_EVENT, _SQL)]
-        if work:
+        if work and self._stopped_by is not None:
+            self.dropped += len(work)  # stopped: nothing after the failure is written
+        elif work:
             try:
                 self._commit(work)
             except Exception as exc:
-                log.warning(
-                    "trace batch of %d items failed (%s); writing it item by item", len(work), exc
-                )
-                self._salvage(work)
+                if _file_failure(exc):
+                    self._stop(exc, len(work))
+                else:
+                    log.warning(
+                        "trace batch of %d items failed (%s); writing it item by item",
+                        len(work),
+                        exc,
+                    )
+                    self._salvage(work)
         stop = False
         for item in batch:
             if item[0] == _FLUSH:
@@ -292,16 +355,23 @@ class TraceWriter:
                         conn.execute(item[1], item[2])
                     written += 1
                 except Exception as exc:
+                    if _file_failure(exc):
+                        raise  # not this item's fault: the whole batch goes
                     conn.execute("ROLLBACK TO item")
                     failed += 1
                     self._fail(exc, 1, f"{_describe(item)} was not written")
                 finally:
-                    conn.execute("RELEASE item")
+                    if conn.in_transaction:
+                        conn.execute("RELEASE item")
             conn.execute("COMMIT")
         except Exception as exc:  # the transaction itself failed: the batch is lost
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
+            if _file_failure(exc):
+                self.dropped -= failed  # counted again, with the whole batch
+                self._stop(exc, len(work))
+                return
             self._fail(exc, len(work) - failed, f"a batch of {len(work)} items was not written")
             return
         self.batches += 1
@@ -312,6 +382,36 @@ class TraceWriter:
         if self._error is None:
             self._error = exc
         log.error("trace writer for %s: %s: %s", self.path, what, exc)
+
+    def _stop(self, exc: BaseException, dropped: int) -> None:
+        """The file cannot take writes: drop ``dropped`` items and everything after them,
+        and tell the listeners (once)."""
+        self.dropped += dropped
+        if self._error is None:
+            self._error = exc
+        with self._listeners_lock:
+            if self._stopped_by is not None:
+                return
+            self._stopped_by = exc
+            listeners, self._listeners = self._listeners, []
+        log.error("trace writer for %s stopped: %s; nothing more is written", self.path, exc)
+        for callback in listeners:
+            _tell(callback, exc)
+
+
+def _file_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` says the file cannot take writes (not that one item was bad)."""
+    if isinstance(exc, OSError | MemoryError):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _FILE_FAILURES
+
+
+def _tell(callback: Callable[[BaseException], None], exc: BaseException) -> None:
+    try:
+        callback(exc)
+    except Exception:  # a listener must not stop the writer
+        log.exception("a trace writer failure callback failed")
 
 
 def _describe(item: tuple[Any, ...]) -> str:

@@ -242,3 +242,224 @@ async def test_work_lost_after_the_last_checkpoint_is_marked_not_counted_twice(t
     assert [e["name"] for e in everything].count("add_note") == 2  # the lost one is kept
     rescored = await rescore(db, [task], write=False)
     assert rescored[0].new_success is True  # add_note counted once
+
+
+def _until_hanging(proc: subprocess.Popen) -> None:
+    """Read the script's output until it says it hangs (bounded by the pipe's end)."""
+    lines = []
+    deadline = time.monotonic() + 120  # a bound against a hang, not a timing assertion
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "HANGING" in line or not line:
+            break
+    assert any("HANGING" in x for x in lines), "".join(lines)
+
+
+def _rows(db: Path) -> tuple[list, list]:
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        runs = conn.execute("SELECT * FROM runs ORDER BY id").fetchall()
+        episodes = conn.execute("SELECT id, status, pid FROM episodes ORDER BY id").fetchall()
+    return runs, episodes
+
+
+async def test_a_run_whose_process_lives_is_not_resumed_and_nothing_is_written(tmp_path):
+    ids = _task_ids()
+    db = tmp_path / "traces.db"
+    proc = _start(db, hang_on=ids[2])
+    try:
+        _until_hanging(proc)
+        _until_committed(db, ids[2])
+        before = _rows(db)
+        with pytest.raises(ResumeError, match=rf"still running in process {proc.pid}\b"):
+            await resume_run(db, model="oracle")
+        assert _rows(db) == before  # no episode started, no row taken over
+        assert proc.poll() is None  # and the run goes on
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    result = await resume_run(db, model="oracle")
+    assert sorted(e.task_id for e in result.episodes) == sorted(ids)
+    assert all(e.success for e in result.episodes), [(e.task_id, e.error) for e in result.episodes]
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT task_id, epoch, status FROM episodes").fetchall()
+    assert sorted(rows) == sorted((t, 0, "done") for t in ids)  # one per task-epoch
+
+
+# --- a trace file that cannot take more writes (disk full) --------------------------------
+
+
+def _store_tasks(n: int) -> list:
+    from sandlot.environments.loader import load_tasks
+
+    return load_tasks([ROOT / "examples/tasks/store/orders.yaml"])[:n]
+
+
+def _fill_the_disk(store: TraceStore) -> None:
+    """From now on the trace file cannot grow: SQLite's own 'database or disk is full'
+    (SQLITE_FULL), as on a full disk. The limit is the writer connection's, so a store
+    opened afterwards (the resume) has room again."""
+    store._require_writer().execute("PRAGMA max_page_count = 1")  # clamped to its size
+
+
+async def test_a_full_disk_stops_the_run_at_the_first_failure_and_resume_completes_it(tmp_path):
+    from sandlot.errors import RunError
+
+    db = tmp_path / "t.db"
+    tasks = _store_tasks(10)
+    store = TraceStore(db)
+    seen: list[str] = []
+
+    def after(result) -> None:
+        seen.append(result.task_id)
+        if len(seen) == 2:  # two episodes are in the file; from now on it cannot grow
+            store.flush()
+            _fill_the_disk(store)
+        # the writer has tried this episode's rows before the next episode may start
+        store._require_writer().flush(raise_error=False)
+
+    with pytest.raises(RunError, match="database or disk is full") as raised:
+        await run(tasks, model="oracle", db=store, epochs=3, concurrency=1, on_episode=after)
+    assert "--resume" in str(raised.value)
+    assert len(seen) == 3  # it stopped: no episode started after the failure
+    with pytest.raises(RunError, match="database or disk is full"):
+        store.close()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        done = conn.execute("SELECT count(*) FROM episodes WHERE status = 'done'").fetchone()[0]
+    assert done == 2  # nothing written after the failure: the third never finished
+
+    resumed = await resume_run(db)
+    every = sorted((t.id, epoch) for t in tasks for epoch in range(3))
+    assert sorted((e.task_id, e.epoch) for e in resumed.episodes) == every
+    assert all(e.success for e in resumed.episodes), [
+        (e.task_id, e.error) for e in resumed.episodes
+    ]
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT task_id, epoch, status FROM episodes").fetchall()
+        runs = conn.execute("SELECT status FROM runs").fetchall()
+    assert sorted(rows) == [(*key, "done") for key in every]  # each exactly once
+    assert runs == [("done",)]
+
+
+def test_the_cli_says_the_disk_is_full_without_a_traceback_and_resumes(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sandlot.cli import app
+    from sandlot.traces.writer import TraceWriter
+
+    db = tmp_path / "t.db"
+    commit = TraceWriter._commit
+
+    def filling(self, work):  # the file stops growing after the run's first batches
+        commit(self, work)
+        if self.batches == 3:
+            self._conn.execute("PRAGMA max_page_count = 1")
+
+    monkeypatch.setattr(TraceWriter, "_commit", filling)
+    tasks = str(ROOT / "examples/tasks/store/orders.yaml")
+    runner = CliRunner()
+    out = runner.invoke(app, ["run", tasks, "--db", str(db), "--concurrency", "1", "-q"])
+    assert out.exit_code == 1, out.output
+    assert "database or disk is full" in out.output and "--resume" in out.output
+    assert "Traceback" not in out.output and isinstance(out.exception, SystemExit)
+    monkeypatch.undo()
+    out = runner.invoke(app, ["run", "--resume", "--db", str(db), "-q"])
+    assert out.exit_code == 0, out.output
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT task_id, status FROM episodes").fetchall()
+    assert sorted(rows) == sorted((t.id, "done") for t in _store_tasks(100))
+
+
+# --- sandbox containers across kills and resumes (Docker) ---------------------------------
+
+# A workspace run (Docker sandboxes) whose third task hangs until killed; with argv[3]
+# "resume", a resume of the trace's run that hangs on the same task.
+WORKSPACE_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from sandlot.agents.after.resume import resume_run
+    from sandlot.agents.models import OracleModel
+    from sandlot.agents.running.runner import run
+    from sandlot.environments.loader import load_tasks
+
+    class HangingOracle(OracleModel):
+        async def complete(self, request):
+            calls = sum(len(m.get("tool_calls") or ()) for m in request.messages
+                        if m.get("role") == "assistant")
+            if request.task.id == sys.argv[2] and calls >= 1:
+                print("HANGING", flush=True)
+                await asyncio.sleep(3600)
+            return await super().complete(request)
+
+    options = {"sandbox": "docker"}
+    if sys.argv[3] == "resume":
+        asyncio.run(resume_run(sys.argv[1], model=HangingOracle(), concurrency=2,
+                               env_options=options))
+    else:
+        tasks = [t for t in load_tasks(["examples/tasks/workspace/code.yaml"])
+                 if len(t.reference.calls) >= 2][:3]
+        asyncio.run(run(tasks, model=HangingOracle(), db=sys.argv[1], concurrency=2,
+                        env_options=options))
+    """
+)
+
+
+def _containers(**labels: str) -> list[dict[str, str]]:
+    """The labels of every sandlot container with these label values."""
+    from sandlot.environments.sandbox.docker import LABEL
+    from sandlot.environments.sandbox.image import docker_client
+
+    filters = [f"{LABEL}=1"] + [f"{LABEL}.{key}={value}" for key, value in labels.items()]
+    found = docker_client().containers.list(all=True, sparse=True, filters={"label": filters})
+    return [c.attrs.get("Labels") or {} for c in found]
+
+
+def _hang_workspace(db: Path, mode: str) -> subprocess.Popen:
+    from sandlot.environments.loader import load_tasks
+
+    tasks = [
+        t
+        for t in load_tasks([ROOT / "examples/tasks/workspace/code.yaml"])
+        if len(t.reference.calls) >= 2
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKSPACE_SCRIPT, str(db), tasks[2].id, mode],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    _until_hanging(proc)
+    return proc
+
+
+@pytest.mark.docker
+async def test_kills_and_resumes_leave_no_container_and_resumes_label_theirs(
+    tmp_path, docker_ready
+):
+    db = tmp_path / "traces.db"
+    first = _hang_workspace(db, "run")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    (run_id,) = (r[0] for r in _rows(db)[0])
+    left = _containers(pid=str(first.pid))
+    assert left and all(c["sandlot.run"] == run_id for c in left)  # what a kill leaves
+
+    second = _hang_workspace(db, "resume")  # a resume, killed in its turn
+    try:
+        assert _containers(pid=str(first.pid)) == []  # the dead run's were removed
+        mine = _containers(pid=str(second.pid))
+        assert mine and all(c["sandlot.run"] == run_id for c in mine)
+    finally:
+        os.kill(second.pid, signal.SIGKILL)
+        second.wait(timeout=30)
+
+    result = await resume_run(db, model="oracle", env_options={"sandbox": "docker"})
+    assert len(result.episodes) == 3 and all(e.success for e in result.episodes), [
+        (e.task_id, e.error) for e in result.episodes
+    ]
+    assert {e.sandbox_backend for e in result.episodes} == {"docker"}
+    assert _containers(run=run_id) == []
+    for proc in (first, second):
+        assert _containers(pid=str(proc.pid)) == []

@@ -80,3 +80,18 @@ def test_cleanup_removes_dead_owners_containers_and_keeps_live_ones():
         for cid in (dead, live):
             with contextlib.suppress(Exception):  # already removed by the test
                 client.containers.get(cid).remove(force=True)
+
+
+def test_a_killed_owner_not_yet_reaped_is_gone():
+    # A run killed while its parent has not waited for it yet is a zombie: dead.
+    proc = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 30  # a bound against a hang, not a timing assertion
+    while time.monotonic() < deadline:
+        with open(f"/proc/{proc.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)  # polling interval of the wait above, not a synchronisation
+    try:
+        assert not owner_alive(_labels(proc.pid, time.time()))
+    finally:
+        proc.wait()

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
+from sandlot.environments.loader import load_tasks
 from sandlot.environments.tasks import Task
 from sandlot.environments.trajectory import OUTCOMES
-from sandlot.traces import TraceFileError, TraceReader, TraceStore
+from sandlot.traces import TraceFileError, TraceReader, TraceStore, WriterError
 
 TASK = {
     "id": "cancel-1",
@@ -423,3 +429,201 @@ def test_another_programs_sqlite_file_is_refused_and_left_unchanged(tmp_path):
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
     assert names == {"users"}
+
+
+# --- read-only trace locations -------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+NO_TOOL = ROOT / "examples/tasks/store/no_tool.yaml"
+
+# What a process that permission bits bind sees: each check prints one JSON line.
+READ_ONLY_PROBE = textwrap.dedent(
+    """
+    import json, os, subprocess, sys
+    from sandlot.traces import TraceStore
+    from sandlot.traces.viewer.api import ViewerAPI
+
+    trace, new = sys.argv[1], sys.argv[2]
+    out = {"writable": os.access(trace, os.W_OK)}
+    for name, path in (("open", trace), ("create", new)):
+        try:
+            TraceStore(path).close()
+            out[name] = "opened"
+        except Exception as exc:
+            out[name] = f"{type(exc).__name__}: {exc}"
+    with TraceStore(trace, readonly=True) as store:
+        out["reader"] = [e["task_id"] for e in store.episodes()]
+        out["reader_events"] = len(store.events(store.episodes()[0]["id"]))
+    api = ViewerAPI(trace)
+    run_id = api.runs()[0]["id"]
+    rows = api.episodes(run_id)["rows"]
+    out["viewer"] = [r["task_id"] for r in rows]
+    out["viewer_events"] = api.events(rows[0]["id"])["total"]
+    api.close()
+    cli = [sys.executable, "-m", "sandlot.cli"]
+    for name, args in (
+        ("cli_run", ["run", sys.argv[3], "--db", trace, "-q"]),
+        ("cli_score", ["score", trace, "--tasks", sys.argv[3], "--dry-run"]),
+        ("cli_export", ["export", trace, rows[0]["id"], "--html", sys.argv[4]]),
+    ):
+        done = subprocess.run(cli + args, capture_output=True, text=True, timeout=120)
+        out[name] = [done.returncode, done.stdout + done.stderr]
+    print(json.dumps(out))
+    """
+)
+
+
+def _unprivileged(script: str, *args: str) -> dict:
+    """Run ``script`` in a process that file permission bits bind. Tests run as root
+    here, and root ignores them: as root the process runs without the capabilities that
+    bypass them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so it stays the files' owner
+    and meets their owner bits."""
+    cmd = [sys.executable, "-c", script, *args]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("as root, setpriv (util-linux) is needed to make permission bits apply")
+        cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all", "--"]
+        cmd += [sys.executable, "-c", script, *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def finished_trace(tmp_path):
+    """A trace of two finished no-tool episodes in its own folder (modes restored after)."""
+    from sandlot.agents.running.runner import run
+    from tests.traces.conftest import in_a_thread
+
+    folder = tmp_path / "media"
+    tasks = load_tasks([NO_TOOL])[:2]
+    in_a_thread(run(tasks, model="oracle", db=folder / "t.db", checkpoints=False))
+    yield folder / "t.db"
+    folder.chmod(0o755)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+
+
+def _check_read_only(out: dict, trace: Path, said: str) -> None:
+    assert out["writable"] is False  # the probe really could not write
+    assert out["open"].startswith("TraceFileError") and said in out["open"], out["open"]
+    assert str(trace) in out["open"]
+    ids = [t.id for t in load_tasks([NO_TOOL])[:2]]
+    assert sorted(out["reader"]) == sorted(ids) and out["reader_events"] > 0
+    assert sorted(out["viewer"]) == sorted(ids) and out["viewer_events"] > 0
+    code, text = out["cli_run"]
+    assert code == 2 and said in text and "Traceback" not in text, text
+    code, text = out["cli_score"]
+    assert code == 0 and "re-scored 2 episodes (dry run)" in text, text
+    code, text = out["cli_export"]
+    assert code == 0 and "wrote" in text, text
+
+
+def test_a_read_only_trace_file_is_said_to_be_read_only_and_can_still_be_read(
+    finished_trace, tmp_path
+):
+    finished_trace.chmod(0o444)
+    out = _unprivileged(
+        READ_ONLY_PROBE,
+        str(finished_trace),
+        str(finished_trace.parent / "new.db"),
+        str(NO_TOOL),
+        str(tmp_path / "episode.html"),
+    )
+    _check_read_only(out, finished_trace, "is read-only")
+    assert out["create"] == "opened"  # the folder itself is writable
+
+
+def test_a_trace_on_read_only_media_is_read_without_writing_beside_it(finished_trace, tmp_path):
+    folder = finished_trace.parent
+    finished_trace.chmod(0o444)
+    folder.chmod(0o555)
+    before = sorted(p.name for p in folder.iterdir())
+    assert not any(name.endswith(("-wal", "-shm")) for name in before)
+    out = _unprivileged(
+        READ_ONLY_PROBE,
+        str(finished_trace),
+        str(folder / "new.db"),
+        str(NO_TOOL),
+        str(tmp_path / "episode.html"),
+    )
+    _check_read_only(out, finished_trace, "read-only")
+    assert out["create"].startswith("TraceFileError") and "read-only" in out["create"]
+    assert str(folder) in out["create"]
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written beside it
+
+
+def test_a_writable_trace_in_a_read_only_folder_is_refused_for_writing(finished_trace):
+    folder = finished_trace.parent
+    folder.chmod(0o555)
+    script = textwrap.dedent(
+        """
+        import json, sys
+        from sandlot.traces import TraceStore
+        try:
+            TraceStore(sys.argv[1]).close()
+            print(json.dumps("opened"))
+        except Exception as exc:
+            print(json.dumps(f"{type(exc).__name__}: {exc}"))
+        """
+    )
+    said = _unprivileged(script, str(finished_trace))
+    assert said.startswith("TraceFileError") and "read-only" in said and str(folder) in said
+
+
+# --- who owns a run: claiming one to resume it ---------------------------------------------
+
+
+def test_a_run_a_live_store_writes_cannot_be_claimed_and_a_free_one_can(tmp_path):
+    from sandlot.errors import ResumeError
+
+    path = tmp_path / "t.db"
+    with TraceStore(path) as first:
+        run_id = first.start_run(model="m", agent="a", config={})
+        first.flush()
+        with TraceStore(path) as second:
+            pattern = rf"run {run_id} is still running in process {os.getpid()} \(this process\)"
+            with pytest.raises(ResumeError, match=pattern):
+                second.claim_run(run_id)
+            assert second.run(run_id)["store_id"] == first.store_id  # unchanged
+    with TraceStore(path) as third:  # the first closed: the run is free
+        third.claim_run(run_id)
+        row = third.run(run_id)
+        assert row["status"] == "running" and row["store_id"] == third.store_id
+        with pytest.raises(ResumeError, match="no run 'nope'"):
+            third.claim_run("nope")
+
+
+def test_rows_of_a_store_that_closed_without_marking_them_are_interrupted_on_open(tmp_path):
+    path = tmp_path / "t.db"
+    store = TraceStore(path)
+    run_id = store.start_run(model="m", agent="a", config={})
+    episode = store.start_episode(run_id, "t")
+    store.flush()
+    store._require_writer().execute("PRAGMA max_page_count = 1")  # the disk is full
+    for i in range(300):
+        episode.event("tool_call", "t", {"i": i, "pad": "x" * 2000})
+    with pytest.raises(WriterError, match="database or disk is full"):
+        store.close()  # it could not mark its own rows: they still read 'running'
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT status FROM runs").fetchall() == [("running",)]
+    conn.close()
+    with TraceStore(path) as again:  # same process, but the store that wrote them is gone
+        assert again.run(run_id)["status"] == "interrupted"
+        assert again.episode(episode.episode_id)["status"] == "interrupted"
+
+
+def test_a_reused_pid_is_not_taken_for_the_process_that_wrote_a_row(tmp_path):
+    path = tmp_path / "t.db"
+    TraceStore(path).close()
+    conn = sqlite3.connect(path)
+    # This process's pid, but a process that started a day before this one: not us.
+    conn.execute(
+        "INSERT INTO runs (id, status, pid, host, pid_started) VALUES ('r', 'running', ?, ?, ?)",
+        (os.getpid(), socket.gethostname(), time.time() - 86_400),
+    )
+    conn.commit()
+    conn.close()
+    with TraceStore(path) as store:
+        assert store.run("r")["status"] == "interrupted"

@@ -50,7 +50,10 @@ def test_a_lone_event_is_committed_after_the_flush_interval_without_a_flush(db):
     writer = TraceWriter(db, flush_interval=0.01)
     writer.event(event(0))
     deadline = time.monotonic() + 30  # generous: only a hang fails this, not a slow machine
-    while rows(db, "SELECT count(*) FROM events") != [(1,)] and time.monotonic() < deadline:
+    # the writer counts a batch just after committing it: wait for both
+    while time.monotonic() < deadline and not (
+        rows(db, "SELECT count(*) FROM events") == [(1,)] and writer.batches == 1
+    ):
         time.sleep(0.01)
     assert rows(db, "SELECT count(*) FROM events") == [(1,)] and writer.batches == 1
     writer.close()

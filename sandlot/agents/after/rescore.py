@@ -49,7 +49,7 @@ async def rescore(
     tasks' checklists; with ``write``, replace its checks, score and success."""
     by_id = {t.id: t for t in tasks}
     out: list[RescoredEpisode] = []
-    async with open_store(db, existing=True) as store:
+    async with open_store(db, existing=True, readonly=not write) as store:
         assert store is not None
         for row in store.episodes(run_id):
             task = by_id.get(row["task_id"])

@@ -1,5 +1,11 @@
 """Resuming an interrupted run: finished episodes are kept, unfinished ones continue from
-their last LangGraph checkpoint, episodes never started are run — none is counted twice."""
+their last LangGraph checkpoint, episodes never started are run — none is counted twice.
+
+A run whose process still runs is never resumed: the resume takes the run over in one
+transaction that first checks that no live process owns it or any of its episodes
+(:meth:`TraceStore.claim_run`). The resume runs its episodes in the run's own sandbox
+pool, under the run's id, after removing the containers dead processes left (the killed
+run's among them)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
 from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, stored_agent_config
+from sandlot.agents.running.sandboxes import run_sandboxes
 from sandlot.agents.running.world_options import stored_world_options, world_options
 from sandlot.errors import ResumeError
 
@@ -33,6 +40,10 @@ async def resume_run(
 
     ``model`` defaults to the run's own model when it can be rebuilt from its name
     (``oracle``); other models must be given again (their keys are never stored).
+
+    Raises:
+        ResumeError: nothing to resume, or the run is still running in a live process
+            (the message names it); nothing is written then.
     """
     if not Path(db).exists():
         raise ResumeError(f"no trace file at {db}")
@@ -48,6 +59,7 @@ async def resume_run(
         rid = run["id"]
         if (run.get("kind") or "run") != "run":
             raise ResumeError(f"run {rid} is a {run['kind']}; replay the episode again instead")
+        store.claim_run(rid)  # refused while a live process runs it: never run twice
         tasks = {row["task_id"]: store.task(rid, row["task_id"]) for row in store.tasks(rid)}
         epochs = int(run.get("epochs") or 1)
         try:
@@ -76,18 +88,19 @@ async def resume_run(
             for task_id, task in tasks.items()
             if task is not None and (task_id, epoch) not in seen
         ]
-        store.update_run(rid, status="running")
-        results = await run_jobs(
-            jobs,
-            store=store,
-            run_id=rid,
-            model=the_model,
-            agent=cfg,
-            judge=judge,
-            env_options=opts,
-            concurrency=concurrency,
-            checkpoints=True,
-            on_episode=on_episode,
-        )
+        needed = [task for task in tasks.values() if task is not None]
+        async with run_sandboxes(needed, opts, run_id=rid, concurrency=concurrency) as opts:
+            results = await run_jobs(
+                jobs,
+                store=store,
+                run_id=rid,
+                model=the_model,
+                agent=cfg,
+                judge=judge,
+                env_options=opts,
+                concurrency=concurrency,
+                checkpoints=True,
+                on_episode=on_episode,
+            )
         previous = [load_episode(store, e) for e in kept]
     return RunResult(run_id=rid, episodes=previous + results, epochs=epochs, db=str(db))

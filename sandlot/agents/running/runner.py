@@ -11,7 +11,7 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +23,12 @@ from sandlot.agents.models.base import Model
 from sandlot.agents.running.checkpoints import open_checkpointer
 from sandlot.agents.running.restore import restore_world
 from sandlot.agents.running.results import EpisodeResult, RunResult
-from sandlot.agents.running.sandboxes import run_sandboxes
+from sandlot.agents.running.sandboxes import check_backend, run_sandboxes
 from sandlot.agents.running.world_options import world_options
 from sandlot.environments.base import Environment, make_environment
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.trajectory import decide_outcome
+from sandlot.errors import WriterError
 from sandlot.traces.recorder import EpisodeRecorder, NullRecorder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,6 +126,7 @@ async def run_episode(
             recorder.event(
                 "sandbox", env.sandbox.backend, {"backend": env.sandbox.backend}, parent=root
             )
+            result.sandbox_backend = env.sandbox.backend  # an episode that fails says it too
         rt = EpisodeRuntime(
             task=task,
             environment=env,
@@ -322,6 +324,7 @@ async def run(
     cfg = agent_config(agent)
     opts, recorded_tools = world_options(env_options)
     opts["installed_tools"] = False  # added above; each episode adds none again
+    await asyncio.to_thread(check_backend, tasks, opts)
     async with open_store(db) as store:
         if store is not None:
             for secret in [*model.secrets(), *(judge.secrets() if judge else [])]:
@@ -384,12 +387,18 @@ async def run_jobs(
     async with contextlib.AsyncExitStack() as stack:
         checkpointer = None
         if checkpoints and store is not None:
-            checkpointer = await stack.enter_async_context(open_checkpointer(store.path))
+            # the store's redactor: the checkpoints hold none of the run's secrets either
+            checkpointer = await stack.enter_async_context(
+                open_checkpointer(store.path, store.redactor)
+            )
 
         finished: list[str] = []  # episodes recorded as finished: no checkpoint needed
 
         async def one(job: dict[str, Any]) -> EpisodeResult:
             async with semaphore:
+                if store is not None and store.write_failure is not None:
+                    # never start an episode the trace cannot record
+                    raise _stopped(store, run_id, store.write_failure)
                 res = await run_episode(
                     model=model,
                     agent=agent,
@@ -412,7 +421,7 @@ async def run_jobs(
         status = "interrupted"
         tasks = [asyncio.ensure_future(one(j)) for j in jobs]
         try:
-            results = await asyncio.gather(*tasks)
+            results = await _episodes_or_stop(tasks, store, run_id)
             status = "done"
         except BaseException:
             # One failure ends the run: stop the other episodes before the store and the
@@ -425,14 +434,62 @@ async def run_jobs(
             if store is not None:
                 store.finish_run(run_id, status)
             _forget_finished(store, checkpointer, finished)
+    if store is not None and store.write_failure is not None:  # the run's last writes
+        raise _stopped(store, run_id, store.write_failure)
     return list(results)
+
+
+async def _episodes_or_stop(
+    tasks: Sequence[asyncio.Future[EpisodeResult]], store: TraceStore | None, run_id: str
+) -> list[EpisodeResult]:
+    """Every episode's result — or, as soon as the trace stops taking writes (disk full,
+    I/O error), a WriterError: the run stops there, as a kill would stop it, instead of
+    running episodes it cannot record. The caller cancels the episodes still running."""
+    gathered = asyncio.gather(*tasks)
+    gathered.add_done_callback(_retrieved)
+    if store is None:
+        return await gathered
+    loop = asyncio.get_running_loop()
+    stopped: asyncio.Future[list[EpisodeResult]] = loop.create_future()
+
+    def settle() -> None:
+        if not stopped.done():
+            stopped.set_result([])
+
+    def wake(_exc: BaseException) -> None:  # from the writer's thread
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the run is over
+            loop.call_soon_threadsafe(settle)
+
+    forget = store.on_write_failure(wake)
+    try:
+        await asyncio.wait([gathered, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        forget()
+    if store.write_failure is not None:
+        raise _stopped(store, run_id, store.write_failure)
+    return gathered.result()
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark an outcome as seen: the episodes' own errors are raised or recorded elsewhere."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _stopped(store: TraceStore, run_id: str, failure: BaseException) -> WriterError:
+    return WriterError(
+        f"the trace {store.path} stopped taking writes ({failure}), so run {run_id} stopped "
+        "there: what was written before is kept, and episodes not finished read "
+        "'interrupted' when the trace is next opened. Free some space (or make the file "
+        f"writable), then continue the run with `sandlot run --resume --db {store.path}`"
+    )
 
 
 def _forget_finished(store: TraceStore | None, checkpointer: Any, finished: list[str]) -> None:
     """Drop the checkpoints of episodes the trace records as finished: nothing resumes
     them, and their last checkpoint would hold their whole record a second time."""
-    if store is None or checkpointer is None or not finished:
-        return
+    if store is None or checkpointer is None or not finished or store.write_failure:
+        return  # (a trace that stopped taking writes keeps the checkpoints for --resume)
     try:
         store.flush()  # only what the trace holds as finished is forgotten
     except Exception:  # the trace did not take it: keep the checkpoints for a resume
@@ -443,14 +500,16 @@ def _forget_finished(store: TraceStore | None, checkpointer: Any, finished: list
 
 @contextlib.asynccontextmanager
 async def open_store(
-    db: str | Path | TraceStore | None, *, existing: bool = False
+    db: str | Path | TraceStore | None, *, existing: bool = False, readonly: bool = False
 ) -> AsyncIterator[TraceStore | None]:
-    """An open TraceStore for a path (closed after), or the store given (flushed after).
+    """An open TraceStore for a path (closed after), or the store given (flushed after);
+    ``readonly`` opens the path for reading only (a trace on read-only media can be read).
+    While an error is on its way out, the store's own write error is not raised over it.
 
     Raises:
         TraceFileError: ``existing`` and there is no file at the path (commands that read
-            a trace must not create an empty one at a mistyped path), or the file is not
-            a trace.
+            a trace must not create an empty one at a mistyped path), the file is not a
+            trace, or (to write) it or its folder is read-only.
     """
     if db is None:
         yield None
@@ -466,11 +525,17 @@ async def open_store(
     if isinstance(db, TraceStore):
         try:
             yield db
-        finally:
-            db.flush()
+        except BaseException:
+            with contextlib.suppress(WriterError):  # the error in flight says more
+                db.flush()
+            raise
+        db.flush()
         return
-    store = TraceStore(db)
+    store = TraceStore(db, readonly=readonly)
     try:
         yield store
-    finally:
-        store.close()
+    except BaseException:
+        with contextlib.suppress(WriterError):  # the error in flight says more
+            store.close()
+        raise
+    store.close()

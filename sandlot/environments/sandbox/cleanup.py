@@ -8,27 +8,14 @@ belongs to a process that started after the container was created (pid reuse).
 
 from __future__ import annotations
 
-import os
 import socket
 from typing import Any
 
 from sandlot.environments.sandbox.docker import LABEL
 from sandlot.environments.sandbox.image import docker_client
+from sandlot.environments.sandbox.processes import process_alive
 
 __all__ = ["cleanup", "leftover_containers", "owner_alive"]
-
-
-def _process_start(pid: int) -> float | None:
-    """When ``pid`` started (unix time), from /proc; None where that cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            # The command name (field 2) may hold spaces; fields after it are fixed.
-            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat") as f:
-            boot = next(int(line.split()[1]) for line in f if line.startswith("btime"))
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def owner_alive(labels: dict[str, str]) -> bool:
@@ -42,21 +29,12 @@ def owner_alive(labels: dict[str, str]) -> bool:
         pid = int(labels.get(f"{LABEL}.pid", "0"))
     except ValueError:
         return False
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    started = _process_start(pid)
     try:
         created = float(labels.get(f"{LABEL}.created", "0"))
     except ValueError:
         created = 0.0
-    # 2 s of slack: the start time is rounded to clock ticks and btime to seconds.
-    return started is None or not created or started <= created + 2
+    # its creator was running when it was created: a process started later reuses the pid
+    return process_alive(pid, running_at=created or None)
 
 
 def leftover_containers(

@@ -2,6 +2,8 @@
 
 The viewer must never change what it shows: every connection is opened with SQLite's
 ``mode=ro`` URI flag and ``PRAGMA query_only``, so not even a bug in a query can write.
+A trace on read-only media (its folder not writable) is opened ``immutable`` as well,
+since SQLite cannot make the ``-shm`` file a WAL reader needs there.
 A small pool hands one connection to each request thread, because the stdlib server
 runs requests in parallel and one sqlite3 connection must not serve two threads at once.
 """
@@ -13,19 +15,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 from sandlot.traces.errors import TraceFileError
+from sandlot.traces.files import read_only_uri
 
 __all__ = ["ConnectionPool", "TraceFileError", "open_readonly"]
 
 _REQUIRED_TABLES = ("runs", "episodes", "events", "checks")
-
-
-def _uri(path: Path) -> str:
-    # Quote the path: a '?' or '#' in a file name would otherwise end the path part of
-    # the URI and open another file (or drop mode=ro).
-    return f"file:{quote(str(path.resolve()))}?mode=ro"
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:
@@ -38,7 +34,9 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
         raise TraceFileError(f"no trace file at {path}; give the --db of a `sandlot run`")
-    conn = sqlite3.connect(_uri(path), uri=True, check_same_thread=False)
+    # mode=ro (immutable on read-only media: see sandlot.traces.files); the path is
+    # percent-encoded, so a '?' or '#' in a file name cannot open another file
+    conn = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     try:
         conn.execute("PRAGMA query_only = ON")
