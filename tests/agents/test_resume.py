@@ -32,23 +32,14 @@ from tests.agents.conftest import notes_task
 SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
-    from sandlot.agents.models import OracleModel
+    from tests.agents.hanging import HangingOracle
     from sandlot.agents.running.runner import run
     from sandlot.environments.loader import load_tasks
-
-    class HangingOracle(OracleModel):
-        async def complete(self, request):
-            calls = sum(len(m.get("tool_calls") or ()) for m in request.messages
-                        if m.get("role") == "assistant")
-            if request.task.id == sys.argv[2] and calls >= 1:
-                print("HANGING", flush=True)
-                await asyncio.sleep(3600)
-            return await super().complete(request)
 
     tasks = [t for t in load_tasks(["examples/tasks/store"]) if len(t.reference.calls) >= 2
              and all(c.tool != "transfer_to_human_agent" for c in t.reference.calls)][:3]
     print("TASKS", " ".join(t.id for t in tasks), flush=True)
-    asyncio.run(run(tasks, model=HangingOracle(), db=sys.argv[1], concurrency=1))
+    asyncio.run(run(tasks, model=HangingOracle(sys.argv[2]), db=sys.argv[1], concurrency=1))
     """
 )
 
@@ -379,27 +370,18 @@ WORKSPACE_SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
     from sandlot.agents.after.resume import resume_run
-    from sandlot.agents.models import OracleModel
+    from tests.agents.hanging import HangingOracle
     from sandlot.agents.running.runner import run
     from sandlot.environments.loader import load_tasks
 
-    class HangingOracle(OracleModel):
-        async def complete(self, request):
-            calls = sum(len(m.get("tool_calls") or ()) for m in request.messages
-                        if m.get("role") == "assistant")
-            if request.task.id == sys.argv[2] and calls >= 1:
-                print("HANGING", flush=True)
-                await asyncio.sleep(3600)
-            return await super().complete(request)
-
     options = {"sandbox": "docker"}
     if sys.argv[3] == "resume":
-        asyncio.run(resume_run(sys.argv[1], model=HangingOracle(), concurrency=2,
+        asyncio.run(resume_run(sys.argv[1], model=HangingOracle(sys.argv[2]), concurrency=2,
                                env_options=options))
     else:
         tasks = [t for t in load_tasks(["examples/tasks/workspace/code.yaml"])
                  if len(t.reference.calls) >= 2][:3]
-        asyncio.run(run(tasks, model=HangingOracle(), db=sys.argv[1], concurrency=2,
+        asyncio.run(run(tasks, model=HangingOracle(sys.argv[2]), db=sys.argv[1], concurrency=2,
                         env_options=options))
     """
 )
