@@ -406,6 +406,35 @@ def run_cmd(
             "(retries + 1) x --request-timeout plus the backoff.",
         ),
     ] = 4,
+    temperature: Annotated[
+        float | None, typer.Option(min=0.0, help="Sampling temperature (default: the server's).")
+    ] = None,
+    top_p: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Nucleus sampling top_p (default: the server's)."),
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="The most tokens one model reply may have (default: no cap)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Sampling seed, for servers that honour one.")
+    ] = None,
+    tool_calls: Annotated[
+        str,
+        typer.Option(
+            help="native | text. text: for models without tool calling — the tools are "
+            "described in the prompt and calls are read from the reply's text."
+        ),
+    ] = "native",
+    planner_model: Annotated[
+        str | None,
+        typer.Option(help="A model for the planner only (default: --model)."),
+    ] = None,
+    executor_model: Annotated[
+        str | None,
+        typer.Option(help="A model for the executor only (default: --model)."),
+    ] = None,
     judge: Annotated[
         str | None,
         typer.Option(
@@ -427,7 +456,15 @@ def run_cmd(
 
     _choice(agent, ("plan-execute", "single"), "--agent")
     endpoint = dict(
-        base_url=base_url, api_key=api_key, timeout=request_timeout, max_retries=retries
+        base_url=base_url,
+        api_key=api_key,
+        timeout=request_timeout,
+        max_retries=retries,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+        tool_calls=_choice(tool_calls, ("native", "text"), "--tool-calls"),
     )
     env_options: dict = {"sandbox": _sandbox(sandbox)}
     if tools or not installed_tools:  # else a resume adds the tools its run recorded
@@ -436,7 +473,7 @@ def run_cmd(
     if resume:
         from sandlot.agents.after.resume import ResumeError, resume_run
 
-        resumed_model = _make_model(model, **endpoint) if model else None
+        resumed_model = _agent_model(model, planner_model, executor_model, endpoint)
         resumed_judge = _make_model(judge, **endpoint) if judge else None
         _redact_output(resumed_model, resumed_judge)
         try:
@@ -458,7 +495,7 @@ def run_cmd(
     if not paths:
         raise typer.BadParameter("give at least one task file or directory (or --resume)")
     tasks = _load_tasks(paths, added)
-    the_model = _make_model(model or "oracle", **endpoint)
+    the_model = _agent_model(model or "oracle", planner_model, executor_model, endpoint)
     judge_model = _make_model(judge, **endpoint) if judge else None
     _redact_output(the_model, judge_model)
     _check_clashes({t.environment for t in tasks}, added)
@@ -485,11 +522,25 @@ def run_cmd(
         raise typer.Exit(1)
 
 
+def _agent_model(spec: str | None, planner: str | None, executor: str | None, endpoint: dict):
+    """The agent's model: ``spec`` for every role, or one per role when --planner-model
+    or --executor-model is given (each falls back to ``spec``); None when none is given
+    (a resume then rebuilds the run's own model)."""
+    if planner is None and executor is None:
+        return _make_model(spec, **endpoint) if spec else None
+    from sandlot.agents.models.routed import RoutedModel
+
+    default = spec or "oracle"
+    plan = _make_model(planner or default, **endpoint)
+    act = plan if (executor or default) == (planner or default) else None
+    return RoutedModel(plan, act or _make_model(executor or default, **endpoint))
+
+
 def _make_model(spec: str, **options):
     from sandlot.agents.models.registry import make_model
 
-    if not spec.startswith("openai"):
-        options = {}
+    if not spec.startswith(("openai", "llama")):
+        options = {}  # the endpoint and sampling options are for those two
     from sandlot.agents.models.base import ModelError
 
     try:

@@ -274,5 +274,5 @@ for _name, _attr in {
     "judge": "JUDGE",
 }.items():
     CHECKS.register(_name, f"sandlot.environments.check_kinds:{_attr}", source=BUILTIN)
-for _name in ("oracle", "null", "openai", "scripted", "replay"):
+for _name in ("oracle", "null", "openai", "llama", "scripted", "replay"):
     MODELS.register(_name, f"sandlot.agents.models.registry:{_name}_provider", source=BUILTIN)

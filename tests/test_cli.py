@@ -185,3 +185,40 @@ def test_request_timeout_and_retries_refuse_nonsense():
     for option, value in (("--request-timeout", "0"), ("--retries", "-1")):
         result = CliRunner().invoke(app, ["run", "x.yaml", option, value])
         assert result.exit_code == 2 and option in result.output
+
+
+def test_a_wrong_model_name_stops_the_run_before_any_episode(fake_openai, tmp_path):
+    fake_openai.models = ["the-real-one"]
+    db = tmp_path / "t.db"
+    task = Path(__file__).resolve().parents[1] / "examples/tasks/store/orders.yaml"
+    args = ["run", str(task), "--db", str(db), "-q", "--model", "openai:typo"]
+    result = CliRunner().invoke(app, [*args, "--base-url", fake_openai.base_url])
+    assert result.exit_code == 1
+    assert "does not serve a model named 'typo'; it lists: the-real-one" in result.output
+    assert "Traceback" not in result.output
+    assert fake_openai.requests == [] and not db.exists()
+
+
+def test_model_options_and_per_role_models_are_recorded_in_the_run(fake_openai, tmp_path):
+    from sandlot.traces.store import TraceStore
+    from tests.agents.fake_openai import text_reply
+
+    fake_openai.default = lambda body: text_reply("I cannot help with that.")
+    db = tmp_path / "t.db"
+    task = Path(__file__).resolve().parents[1] / "examples/tasks/store/lookups.yaml"
+    args = ["run", str(task), "--db", str(db), "-q", "--concurrency", "1"]
+    args += ["--planner-model", "oracle", "--executor-model", "openai:small"]
+    args += ["--base-url", fake_openai.base_url, "--temperature", "0.3", "--top-p", "0.5"]
+    args += ["--max-tokens", "99", "--seed", "11", "--tool-calls", "text"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with TraceStore(db) as store:
+        [run] = store.runs()
+    described = run["config"]["model"]
+    assert described["kind"] == "routed" and described["planner"]["kind"] == "OracleModel"
+    executor = described["executor"]
+    assert (executor["temperature"], executor["top_p"], executor["max_tokens"]) == (0.3, 0.5, 99)
+    assert (executor["seed"], executor["tool_calls"]) == (11, "text")
+    sent = fake_openai.bodies
+    assert sent and all(b["model"] == "small" and b["max_tokens"] == 99 for b in sent)
+    assert all("tools" not in b for b in sent)  # text mode: the tools are in the prompt

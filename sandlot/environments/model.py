@@ -147,6 +147,11 @@ class Model(abc.ABC):
     @abc.abstractmethod
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
 
+    async def check(self) -> None:  # noqa: B027 - optional hook
+        """Make sure the model can answer before a run starts (a remote endpoint: its
+        address, key and model name), raising ``ModelError`` with one clear message when
+        it cannot; default does nothing."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; default does nothing."""
 

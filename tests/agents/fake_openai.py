@@ -170,6 +170,10 @@ class FakeOpenAIServer:
             lambda body: text_reply("Hello from the fake server.")
         )
         self.requests: list[RecordedRequest] = []
+        # GET /v1/models: None answers 404 (no model list); else these names, or the
+        # status models_status when it is set (401 for a bad key, say)
+        self.models: list[str] | None = None
+        self.models_status: int | None = None
         self._queue: deque[Behaviour] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -271,6 +275,22 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(data)
             except OSError:
                 pass  # the client gave up (a timeout test); nothing to answer
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
+            listed = server.models
+            if server.models_status is not None:
+                status, body = server.models_status, {"error": {"message": "refused"}}
+            elif self.path.rstrip("/") != "/v1/models" or listed is None:
+                status, body = 404, {"error": {"message": f"no route {self.path}"}}
+            else:
+                models = [{"id": m, "object": "model", "owned_by": "fake"} for m in listed]
+                status, body = 200, {"object": "list", "data": models}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass  # keep test output clean

@@ -192,3 +192,80 @@ def test_missing_model_or_key_says_what_to_set(monkeypatch):
         OpenAIModel()
     with pytest.raises(ModelError, match="OPENAI_API_KEY"):
         OpenAIModel("gpt-x")
+
+
+# --- model options, text tool calls, the check before a run ------------------------------
+
+
+async def test_sampling_options_are_sent_when_set_and_described(fake_openai):
+    fake_openai.push(text_reply("ok"), text_reply("ok"))
+    model = model_for(fake_openai, temperature=0.2, top_p=0.9, max_tokens=64, seed=7)
+    await model.complete(ModelRequest(messages=MESSAGES))
+    body = fake_openai.bodies[0]
+    assert (body["temperature"], body["top_p"], body["max_tokens"], body["seed"]) == (
+        0.2,
+        0.9,
+        64,
+        7,
+    )
+    described = model.describe()
+    assert described["max_tokens"] == 64 and described["tool_calls"] == "native"
+    await model_for(fake_openai).complete(ModelRequest(messages=MESSAGES))
+    assert not {"temperature", "top_p", "max_tokens", "seed"} & set(fake_openai.bodies[1])
+
+
+async def test_text_mode_puts_the_tools_in_the_prompt_and_reads_calls_from_the_reply(
+    fake_openai,
+):
+    call = '<tool_call>{"name": "get_order", "arguments": {"order_id": 7}}</tool_call>'
+    fake_openai.push(text_reply(f"Let me look.\n{call}"))
+    model = model_for(fake_openai, tool_calls="text")
+    system = {"role": "system", "content": "You help."}
+    response = await model.complete(ModelRequest(messages=[system, *MESSAGES], tools=TOOLS))
+    body = fake_openai.bodies[0]
+    assert "tools" not in body
+    assert body["messages"][0]["content"].startswith("You help.")
+    assert '"description": "Look up an order."' in body["messages"][0]["content"]
+    [tool_call] = response.tool_calls
+    assert tool_call.name == "get_order" and json.loads(tool_call.arguments) == {"order_id": 7}
+    assert tool_call.id.startswith("text-")
+    assert response.content == "Let me look."
+    assert any("read from the reply's text (tool_call)" in n for n in response.notes)
+    assert model.describe()["tool_calls"] == "text"
+
+
+async def test_text_mode_leaves_a_plain_answer_alone(fake_openai):
+    fake_openai.push(text_reply("Order 7 has shipped."))
+    response = await model_for(fake_openai, tool_calls="text").complete(
+        ModelRequest(messages=MESSAGES, tools=TOOLS)
+    )
+    assert response.tool_calls == [] and response.content == "Order 7 has shipped."
+    assert response.notes == []
+
+
+def test_an_unknown_tool_call_mode_is_refused(fake_openai):
+    with pytest.raises(ModelError, match="tool_calls must be one of native, text"):
+        model_for(fake_openai, tool_calls="xml")
+
+
+async def test_the_check_passes_a_listed_model_and_servers_without_a_list(fake_openai):
+    await model_for(fake_openai).check()  # GET /v1/models is a 404 here: taken as it is
+    fake_openai.models = ["fake-model", "other"]
+    await model_for(fake_openai).check()
+    fake_openai.models = []
+    await model_for(fake_openai).check()
+    assert fake_openai.requests == []  # no completion was spent on it
+
+
+async def test_the_check_names_what_is_wrong(fake_openai):
+    fake_openai.models = ["llama-3", "qwen"]
+    with pytest.raises(
+        ModelError, match="does not serve a model named 'fake-model'; it lists: llama-3, qwen"
+    ):
+        await model_for(fake_openai).check()
+    fake_openai.models_status = 401
+    with pytest.raises(ModelError, match="HTTP 401 .check the API key"):
+        await model_for(fake_openai).check()
+    gone = OpenAIModel("m", base_url="http://127.0.0.1:9/v1", api_key=KEY)
+    with pytest.raises(ModelError, match="cannot reach .* check the base URL"):
+        await gone.check()

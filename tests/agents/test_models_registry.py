@@ -114,6 +114,7 @@ def test_options_for_a_model_that_takes_none_are_refused():
 def test_the_package_exports_exactly_its_public_names():
     assert set(models.__all__) == {
         "FINAL_STEP",
+        "LlamaModel",
         "MODEL_SPECS",
         "SUBMIT_TOOL",
         "Model",
@@ -126,6 +127,7 @@ def test_the_package_exports_exactly_its_public_names():
         "Purpose",
         "ReplayModel",
         "ResponseLike",
+        "RoutedModel",
         "ScriptedModel",
         "Usage",
         "call",

@@ -71,6 +71,7 @@ async def resume_run(
             ) from exc
         for secret in the_model.secrets():
             store.add_secret(secret)
+        await the_model.check()  # a wrong endpoint stops here, before anything is claimed
         cfg = stored_agent_config(run)
         opts, _ = world_options(stored_world_options(run, env_options))
         opts["installed_tools"] = False  # added above; each episode adds none again

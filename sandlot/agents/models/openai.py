@@ -18,6 +18,7 @@ from typing import Any
 import openai
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse, Usage
+from sandlot.agents.models.text_tools import messages_as_text, parse_text_tool_calls
 from sandlot.tools.calls import ToolCall, text_from_model, tool_call_from_model
 from sandlot.traces.redact import hide_url_credentials
 
@@ -50,8 +51,16 @@ class OpenAIModel(Model):
             found, the placeholder ``"unused"`` is sent (for local servers without auth).
         timeout: Seconds for one HTTP attempt.
         max_retries: Retries after the first attempt (the SDK's backoff).
-        temperature: Sent only when set.
+        temperature: Sampling temperature; sent only when set (as are the next three).
+        top_p: Nucleus sampling.
+        max_tokens: The most tokens one reply may have (``max_tokens`` in the request).
+        seed: A sampling seed, for servers that honour it.
         parallel_tool_calls: Sent only when set and tools are offered.
+        tool_calls: ``"native"`` (the API's tool calling) or ``"text"``, for models
+            without it: the tool schemas go into the system prompt, earlier calls and
+            results are written as text, and calls are read from the reply's text
+            (:mod:`~sandlot.agents.models.text_tools`); each reply read this way says so
+            in its notes, and :meth:`describe` records the mode.
         extra_body: Extra JSON fields for servers with their own options.
 
     Raises:
@@ -67,9 +76,17 @@ class OpenAIModel(Model):
         timeout: float = 60.0,
         max_retries: int = 4,
         temperature: float | None = None,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
         parallel_tool_calls: bool | None = None,
+        tool_calls: str = "native",
         extra_body: dict[str, Any] | None = None,
     ) -> None:
+        if tool_calls not in TOOL_CALL_MODES:
+            raise ModelError(
+                f"tool_calls must be one of {', '.join(TOOL_CALL_MODES)}, got {tool_calls!r}"
+            )
         model = model or _env("SANDLOT_MODEL", "OPENAI_MODEL")
         if not model:
             raise ModelError(
@@ -88,7 +105,11 @@ class OpenAIModel(Model):
         self.timeout = timeout
         self.max_retries = max_retries
         self.temperature = temperature
+        self.top_p = top_p
+        self.max_tokens = max_tokens
+        self.seed = seed
         self.parallel_tool_calls = parallel_tool_calls
+        self.tool_calls = tool_calls
         self.extra_body = dict(extra_body or {})
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
@@ -102,13 +123,18 @@ class OpenAIModel(Model):
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         params: dict[str, Any] = {"model": self.name, "messages": request.messages}
-        if request.tools:
+        as_text = self.tool_calls == "text"
+        if as_text:
+            params["messages"] = messages_as_text(request.messages, request.tools)
+        elif request.tools:
             # An empty tools list is an error on some servers: omit it instead.
             params["tools"] = request.tools
             if self.parallel_tool_calls is not None:
                 params["parallel_tool_calls"] = self.parallel_tool_calls
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
+        for option in _SAMPLING:
+            value = getattr(self, option)
+            if value is not None:
+                params[option] = value
         if self.extra_body:
             params["extra_body"] = self.extra_body
         where = f"model {self.name!r} at {self._shown_url}"
@@ -152,7 +178,42 @@ class OpenAIModel(Model):
             raise ModelError(
                 f"{where} sent a response that cannot be read: {_short(str(exc))}"
             ) from exc
-        return parse_completion(completion, where)
+        response = parse_completion(completion, where)
+        return _calls_from_text(response, request) if as_text else response
+
+    async def check(self) -> None:
+        """One request to the endpoint before a run — its model list — so that a wrong
+        base URL, key or model name stops the run at once with one message. A server
+        without a model list (404, 405, 501) or with an empty one is taken as it is: the
+        model name is then checked by the first episode.
+
+        Raises:
+            ModelError: saying which of the three is wrong.
+        """
+        where = f"the endpoint {self._shown_url}"
+        quick = self._client.with_options(max_retries=0, timeout=min(self.timeout, 30.0))
+        try:
+            listed = [m.id async for m in quick.models.list()]
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):
+                return
+            key = exc.status_code in (401, 403)
+            hint = " (check the API key: --api-key, $OPENAI_API_KEY)" if key else ""
+            raise ModelError(
+                f"{where} answered HTTP {exc.status_code}{hint}: {_short(exc.message)}"
+            ) from exc
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            raise ModelError(
+                f"cannot reach {where}: {exc.__cause__ or exc}; check the base URL "
+                "(--base-url, $OPENAI_BASE_URL) and that the server is running"
+            ) from exc
+        except (openai.OpenAIError, ValueError, TypeError):
+            return  # a list this SDK cannot read: the episodes will say more
+        if listed and self.name not in listed:
+            shown = ", ".join(listed[:20]) + (" ..." if len(listed) > 20 else "")
+            raise ModelError(
+                f"{where} does not serve a model named {self.name!r}; it lists: {shown}"
+            )
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -166,7 +227,32 @@ class OpenAIModel(Model):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "tool_calls": self.tool_calls,
         }
+
+
+TOOL_CALL_MODES = ("native", "text")
+_SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
+
+
+def _calls_from_text(response: ModelResponse, request: ModelRequest) -> ModelResponse:
+    """``response`` with the tool calls its text holds (``tool_calls="text"``)."""
+    names = {t.get("function", t).get("name") for t in request.tools}
+    found = parse_text_tool_calls(response.content, names)
+    if not found.calls:
+        return response
+    prefix = uuid.uuid4().hex[:8]
+    calls = [replace(c, id=f"text-{prefix}-{i}") for i, c in enumerate(found.calls)]
+    note = f"{len(calls)} tool call(s) read from the reply's text ({', '.join(found.formats)})"
+    return replace(
+        response,
+        content=found.text or None,
+        tool_calls=[*response.tool_calls, *calls],
+        notes=[*response.notes, note],
+    )
 
 
 def _short(text: str, limit: int = 300) -> str:

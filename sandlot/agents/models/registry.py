@@ -6,6 +6,8 @@ Forms::
     null                            answer nothing (no text, no tool call): the floor of every score
     openai                          OpenAI-compatible endpoint, model from SANDLOT_MODEL / OPENAI_MODEL
     openai:NAME                     ... with that model name (base_url, api_key, timeout, ... as options)
+    llama:SOURCE                    a GGUF file (or gemma3-270m, smollm2-135m from PyPI) served
+                                    here by llama.cpp's OpenAI-compatible server (sandlot[llm])
     scripted:path/to/file.py:ATTR   a ScriptedModel, any Model, or a function (wrapped in ScriptedModel)
     scripted:package.module:ATTR    the same, from an importable module
     replay:DB_PATH:EPISODE_ID       the model outputs recorded for that episode
@@ -32,6 +34,7 @@ from sandlot.registry import MODELS
 
 __all__ = [
     "MODEL_SPECS",
+    "llama_provider",
     "make_model",
     "null_provider",
     "openai_provider",
@@ -45,6 +48,7 @@ MODEL_SPECS = (
     "null",
     "openai",
     "openai:NAME",
+    "llama:GGUF_PATH_OR_PACKAGED_NAME",
     "scripted:path/to/file.py:ATTR",
     "scripted:package.module:ATTR",
     "replay:DB_PATH:EPISODE_ID",
@@ -94,6 +98,18 @@ def null_provider(rest: str, **options: Any) -> Model:
     """null: answer nothing (no text, no tool call)."""
     _bare("null", rest, options)
     return NullModel()
+
+
+def llama_provider(rest: str, **options: Any) -> Model:
+    """llama:SOURCE: a GGUF model (a path, or gemma3-270m / smollm2-135m from their PyPI
+    packages) served on this machine by llama.cpp's OpenAI-compatible server."""
+    if not rest:
+        raise _unknown(
+            "llama:", "the llama model needs a GGUF file or a packaged model: llama:gemma3-270m"
+        )
+    from sandlot.agents.models.llama import LlamaModel
+
+    return LlamaModel(rest, **options)
 
 
 def openai_provider(rest: str, **options: Any) -> Model:

@@ -308,8 +308,13 @@ async def run(
     config: dict[str, Any] | None = None,
     checkpoints: bool = True,
     on_episode: Callable[[EpisodeResult], None] | None = None,
+    check_model: bool = True,
 ) -> RunResult:
     """Run every task ``epochs`` times with at most ``concurrency`` episodes at once.
+
+    Before anything is recorded (``check_model``), the model and the judge are asked
+    once whether they can answer (:meth:`Model.check`): a wrong endpoint, key or model
+    name raises ``ModelError`` here instead of failing every episode.
 
     With ``db`` (a path or an open TraceStore) every episode is recorded and scored
     there, and (``checkpoints``) each graph step is checkpointed beside it so that an
@@ -325,6 +330,10 @@ async def run(
     opts, recorded_tools = world_options(env_options)
     opts["installed_tools"] = False  # added above; each episode adds none again
     await asyncio.to_thread(check_backend, tasks, opts)
+    if check_model:
+        for checked in (model, judge):
+            if checked is not None:
+                await checked.check()
     async with open_store(db) as store:
         if store is not None:
             for secret in [*model.secrets(), *(judge.secrets() if judge else [])]:
