@@ -21,6 +21,7 @@ from sandlot.traces.messages import (
     resolve_refs,
 )
 from sandlot.traces.redact import loads
+from sandlot.traces.stats import TASK_TAGS_SQL, tags_from_rows
 from sandlot.traces.summary import OUTCOME_SQL, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -242,7 +243,9 @@ class TraceReader:
 
     def summary(self, run_id: str) -> dict[str, Any]:
         """The run's summary (:func:`sandlot.traces.summary.summarize`): counts by
-        outcome, success rate and mean score over the scored episodes, tokens, pass@k."""
+        outcome, success rate and mean score over the scored episodes, tokens, pass@k,
+        pass^k, standard errors, bootstrap intervals and the per-tag rows (tags from the
+        saved task definitions)."""
         eps = self._rows(
             f"SELECT task_id, {OUTCOME_SQL} AS outcome, score, tokens, model_calls, "
             "tool_calls, duration FROM episodes WHERE run_id = ? ORDER BY started, rowid",
@@ -250,7 +253,15 @@ class TraceReader:
         )
         run = self.run(run_id) or {}
         epochs = int(run.get("epochs") or 0) or 1
-        return summarize(eps, run_id=run_id, epochs=epochs)
+        return summarize(eps, run_id=run_id, epochs=epochs, tags=self.task_tags(run_id))
+
+    def task_tags(self, run_id: str) -> dict[str, list[str]]:
+        """Each tagged saved task's capability tags (``Task.tags``), by task id. A definition
+        that is not JSON, or whose ``tags`` is not a list, gives its task none; only
+        the strings of a list count."""
+        if not self._rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks'"):
+            return {}  # a file from before tasks were saved
+        return tags_from_rows(self._rows(TASK_TAGS_SQL, (run_id,)))
 
 
 def _decode(row: dict[str, Any], column: str) -> dict[str, Any]:

@@ -9,11 +9,13 @@ in the ``episodes.outcome`` column. Here the outcomes are counted and averaged:
   averaged in: an infrastructure failure says nothing about the agent.
 * pass@k per task uses the task's scored episodes, averaged over the tasks that have
   one (the unbiased estimator of Chen et al., 2021).
+* pass@k and pass^k for every k up to the epochs, standard errors, bootstrap intervals
+  and the per-tag rows come from :mod:`sandlot.traces.stats`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from math import comb
 from typing import Any
 
@@ -66,19 +68,31 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def summarize(
-    episodes: Iterable[Mapping[str, Any]], *, run_id: str = "", epochs: int = 1
+    episodes: Iterable[Mapping[str, Any]],
+    *,
+    run_id: str = "",
+    epochs: int = 1,
+    tags: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Counts by outcome, rates, tokens and pass@k of a run's episodes.
 
     Each episode is a mapping with ``task_id``, ``outcome`` (None while running),
-    ``score``, ``tokens``, ``model_calls``, ``tool_calls`` and ``duration``.
+    ``score``, ``tokens``, ``model_calls``, ``tool_calls`` and ``duration``; ``tags``
+    maps a task id to its capability tags (the per-tag rows, ``by_tag``).
     ``success_rate`` and ``mean_score`` are None when no episode was scored.
+
+    Also: ``pass_at`` and ``pass_hat`` (k -> pass@k, pass^k for k = 1..epochs),
+    ``success_se``/``success_ci`` and ``score_se``/``score_ci`` (standard error, 95%
+    bootstrap interval over tasks; None when there is too little to say) and ``by_tag``.
     """
+    from sandlot.traces import stats
+
     eps = list(episodes)
     counts = dict.fromkeys(OUTCOMES, 0)
     running = 0
     by_task: dict[str, list[bool]] = {}
     scores: list[float] = []
+    scores_by_task: dict[str, list[float]] = {}
     for e in eps:
         outcome = e.get("outcome")
         if outcome is None:
@@ -89,6 +103,7 @@ def summarize(
             by_task.setdefault(e["task_id"], []).append(outcome == "passed")
             if e.get("score") is not None:
                 scores.append(float(e["score"]))
+                scores_by_task.setdefault(e["task_id"], []).append(float(e["score"]))
     scored = sum(counts[o] for o in SCORED_OUTCOMES)
     per_task = {t: int(any(v)) for t, v in by_task.items()}
     out: dict[str, Any] = {
@@ -111,4 +126,15 @@ def summarize(
         out[f"pass@{epochs}"] = sum(
             pass_at_k(len(v), sum(v), epochs) for v in by_task.values()
         ) / len(by_task)
+    clustered = epochs > 1
+    successes = {t: [float(x) for x in v] for t, v in by_task.items()}
+    out |= {
+        "pass_at": stats.pass_at(by_task, epochs),
+        "pass_hat": stats.pass_hat(by_task, epochs),
+        "success_se": stats.standard_error(successes, clustered=clustered),
+        "success_ci": stats.bootstrap_ci(successes),
+        "score_se": stats.standard_error(scores_by_task, clustered=clustered),
+        "score_ci": stats.bootstrap_ci(scores_by_task),
+        "by_tag": stats.tag_rows(by_task, scores_by_task, tags or {}, clustered=clustered),
+    }
     return out

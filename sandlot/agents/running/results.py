@@ -8,10 +8,12 @@ counters are read from the record, never copied.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sandlot.environments.checklist import Verdict
 from sandlot.environments.trajectory import Outcome, Trajectory, is_success
+from sandlot.traces.query import TraceReader
 from sandlot.traces.summary import pass_at_k, summarize
 
 __all__ = ["EpisodeResult", "RunResult", "pass_at_k"]
@@ -120,5 +122,12 @@ class RunResult:
     db: str | None = None
 
     def summary(self) -> dict[str, Any]:
-        """The run's summary: the same function the trace reader and viewer use."""
-        return summarize((e.row() for e in self.episodes), run_id=self.run_id, epochs=self.epochs)
+        """The run's summary: the same function the trace reader and viewer use (the
+        per-tag rows need the run's trace file, where the tasks' tags are saved)."""
+        tags: dict[str, list[str]] = {}
+        if self.db and Path(self.db).exists():
+            with TraceReader(self.db) as reader:
+                tags = reader.task_tags(self.run_id)
+        return summarize(
+            (e.row() for e in self.episodes), run_id=self.run_id, epochs=self.epochs, tags=tags
+        )
