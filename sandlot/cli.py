@@ -1,7 +1,7 @@
 """The ``sandlot`` command line: a thin typer app over the library.
 
 Each command opens a library object and calls one function; the work lives in the
-library. Command groups: run, tasks, tools, sandbox, replay, score, view, export.
+library. Command groups: run, tasks, tools, sandbox, replay, score, compare, view, export.
 """
 
 from __future__ import annotations
@@ -660,6 +660,44 @@ def score_cmd(
     console.print(table)
 
 
+@app.command("compare")
+def compare_cmd(
+    db: Annotated[Path, typer.Argument(help="The trace file of RUN_A (and of RUN_B).")],
+    run_a: Annotated[str, typer.Argument(help="The first run: an id, a prefix or 'latest'.")],
+    run_b: Annotated[str, typer.Argument(help="The second run: an id, a prefix or 'latest'.")],
+    db_b: Annotated[
+        Path | None, typer.Option("--db-b", help="The trace file of RUN_B, when not DB.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+) -> None:
+    """Compare two runs task by task: the tasks that flipped, the success rates with a
+    paired bootstrap interval and an exact McNemar test, per-tag, token and time deltas."""
+    from sandlot.console import print_json, print_run_comparison
+    from sandlot.errors import UserError
+    from sandlot.traces.runs_compare import compare_runs, open_trace, resolve_run
+
+    with contextlib.ExitStack() as stack:
+        with _trace_file("DB"):
+            reader_a = stack.enter_context(open_trace(db))
+        reader_b = reader_a
+        if db_b is not None:
+            with _trace_file("--db-b"):
+                reader_b = stack.enter_context(open_trace(db_b))
+        try:
+            id_a = resolve_run(reader_a, run_a)
+        except UserError as exc:
+            raise typer.BadParameter(str(exc), param_hint="RUN_A") from exc
+        try:
+            id_b = resolve_run(reader_b, run_b)
+        except UserError as exc:
+            raise typer.BadParameter(str(exc), param_hint="RUN_B") from exc
+        result = compare_runs(reader_a, id_a, reader_b, id_b)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print_run_comparison(result)
+
+
 # --- view / export -------------------------------------------------------------------
 
 
@@ -689,17 +727,89 @@ def view_cmd(
 @app.command("export")
 def export_cmd(
     db: Annotated[Path, typer.Argument(help="The trace file.")],
-    episode_id: Annotated[str, typer.Argument(help="The episode to export.")],
-    html: Annotated[Path, typer.Option("--html", help="The HTML file to write.")],
+    episode_id: Annotated[
+        str | None, typer.Argument(help="The episode to export as HTML (with --html).")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="The HTML file to write for EPISODE_ID.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="Export a table for analysis: jsonl (one object a row) or csv."
+        ),
+    ] = None,
+    table: Annotated[
+        str,
+        typer.Option("--table", help="With --format: the table, episodes, checks or events."),
+    ] = "episodes",
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="With --format: only this run's rows.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="With --format: the file to write (default: standard output)."),
+    ] = None,
 ) -> None:
-    """Write one episode as a standalone HTML file that opens with no server."""
+    """Write one episode as a standalone HTML file that opens with no server (EPISODE_ID
+    --html FILE), or a table of episodes, checks or events as JSON Lines or CSV
+    (--format)."""
+    if fmt is not None:
+        _export_table(db, fmt, table, run_id, out, episode_id, html)
+        return
+    if episode_id is None or html is None:
+        raise typer.BadParameter(
+            "give an episode and --html FILE, or --format jsonl|csv to export a table",
+            param_hint="--html",
+        )
     from sandlot.traces.viewer.export import export_episode_html
 
     try:
-        out = export_episode_html(db, episode_id, html)
+        written = export_episode_html(db, episode_id, html)
     except (LookupError, ValueError) as exc:  # no such episode; not a trace file
         raise typer.BadParameter(str(exc)) from exc
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {written}")
+
+
+def _export_table(
+    db: Path,
+    fmt: str,
+    table: str,
+    run_id: str | None,
+    out: Path | None,
+    episode_id: str | None,
+    html: Path | None,
+) -> None:
+    """``sandlot export --format``: one table as JSON Lines or CSV."""
+    import sqlite3
+    import sys
+
+    from sandlot.errors import UserError
+    from sandlot.traces.export_tables import FORMATS, TABLES, export_table
+
+    _choice(fmt, FORMATS, "--format")
+    _choice(table, TABLES, "--table")
+    if episode_id is not None or html is not None:
+        raise typer.BadParameter(
+            "--format exports whole tables; leave out the episode and --html (use --run "
+            "to keep one run)",
+            param_hint="--format",
+        )
+    if not db.is_file():
+        raise typer.BadParameter(f"no trace file at {db}", param_hint="DB")
+    try:
+        if out is None:
+            export_table(db, table, fmt, sys.stdout, run_id=run_id)
+            return
+        with out.open("w", encoding="utf-8", newline="") as stream:
+            n = export_table(db, table, fmt, stream, run_id=run_id)
+    except UserError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except sqlite3.DatabaseError as exc:
+        raise typer.BadParameter(
+            f"{db} is not an SQLite trace file ({exc})", param_hint="DB"
+        ) from exc
+    typer.echo(f"wrote {n} {table} rows to {out}", err=True)
 
 
 def main() -> None:

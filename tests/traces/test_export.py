@@ -120,3 +120,109 @@ def test_a_huge_string_is_kept_to_its_start_in_the_export_and_whole_in_the_trace
     content = data["payloads"]["90"]["content"]
     assert content.startswith("<p><p>") and len(content) < EXPORT_STRING_LIMIT + 100
     assert f"{len(big) - EXPORT_STRING_LIMIT:,} more characters" in content
+
+
+# --- tables for analysis: sandlot export DB --format jsonl|csv -----------------------
+
+
+def _export(db, *args):
+    return CliRunner().invoke(app, ["export", str(db), *args])
+
+
+def test_jsonl_export_of_episodes_is_one_object_per_row(viewer_db, tmp_path):
+    out = tmp_path / "eps.jsonl"
+    result = _export(viewer_db, "--format", "jsonl", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["ep-a", "ep-b", "ep-c", "ep-r"]
+    assert rows[0]["task_id"] == "store-orders-001" and rows[0]["score"] == 1.0
+    only = _export(viewer_db, "--format", "jsonl", "--run", "run-2")
+    assert [json.loads(line)["id"] for line in only.stdout.splitlines()] == ["ep-r"]
+
+
+def test_jsonl_export_of_checks_and_events_decodes_the_json_columns(viewer_db):
+    checks = _export(viewer_db, "--format", "jsonl", "--table", "checks", "--run", "run-1")
+    rows = [json.loads(line) for line in checks.stdout.splitlines()]
+    assert [(r["episode_id"], r["item_id"]) for r in rows] == [
+        ("ep-a", "cancelled"),
+        ("ep-a", "answer-says"),
+        ("ep-b", "cancelled"),
+        ("ep-c", "refunded"),
+    ]
+    assert rows[2]["evidence"] == {"rows": [["shipped"]]} and rows[2]["run_id"] == "run-1"
+    events = _export(viewer_db, "--format", "jsonl", "--table", "events", "--run", "run-1")
+    rows = [json.loads(line) for line in events.stdout.splitlines()]
+    ep_c = [r for r in rows if r["episode_id"] == "ep-c"]
+    assert len(ep_c) == 18 and [r["seq"] for r in ep_c] == list(range(18))
+    assert ep_c[7]["payload"]["content"] == "BIG" + "y" * 30_000
+
+
+def test_csv_export_has_a_header_and_json_encoded_payload_columns(viewer_db, tmp_path):
+    import csv
+
+    for table, first in (("episodes", "id"), ("checks", "run_id"), ("events", "run_id")):
+        out = tmp_path / f"{table}.csv"
+        result = _export(viewer_db, "--format", "csv", "--table", table, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        with out.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert next(iter(rows[0])) == first and rows
+    with (tmp_path / "checks.csv").open(newline="", encoding="utf-8") as f:
+        checks = list(csv.DictReader(f))
+    assert json.loads(checks[2]["evidence"]) == {"rows": [["shipped"]]}
+    assert checks[3]["passed"] == "" and checks[3]["skipped_reason"]
+    with (tmp_path / "events.csv").open(newline="", encoding="utf-8") as f:
+        events = [r for r in csv.DictReader(f) if r["episode_id"] == "ep-c"]
+    assert json.loads(events[7]["payload"])["content"] == "BIG" + "y" * 30_000
+
+
+def test_csv_export_of_an_empty_run_is_just_the_header(viewer_db, tmp_path):
+    from tests.traces.conftest import TraceBuilder
+
+    t = TraceBuilder(tmp_path / "empty.db")
+    t.run("r")
+    db = t.close()
+    result = _export(db, "--format", "csv", "--table", "checks")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("run_id,episode_id")
+
+
+def test_table_export_redacts_known_secrets(viewer_db, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-shipped-secret-value-1234")
+    import sqlite3
+
+    conn = sqlite3.connect(viewer_db)
+    conn.execute("UPDATE episodes SET answer = 'key sk-shipped-secret-value-1234' WHERE id='ep-a'")
+    conn.commit()
+    conn.close()
+    for fmt in ("jsonl", "csv"):
+        result = _export(viewer_db, "--format", fmt)
+        assert result.exit_code == 0
+        assert "sk-shipped-secret-value-1234" not in result.stdout
+
+
+def test_table_export_usage_errors(viewer_db, tmp_path):
+    bad = _export(viewer_db, "--format", "xml")
+    assert bad.exit_code == 2 and "'xml' is not one of jsonl, csv" in bad.output
+    bad = _export(viewer_db, "--format", "csv", "--table", "runs")
+    assert bad.exit_code == 2 and "--table" in bad.output
+    bad = _export(viewer_db, "--format", "csv", "--run", "nope")
+    assert bad.exit_code == 2 and "no run 'nope'" in bad.output
+    bad = _export(viewer_db, "ep-a", "--format", "csv")
+    assert bad.exit_code == 2 and "leave out the episode" in bad.output
+    bad = _export(viewer_db, "ep-a")
+    assert bad.exit_code == 2 and "--html" in bad.output
+    missing = _export(tmp_path / "none.db", "--format", "jsonl")
+    assert missing.exit_code == 2 and "no trace file" in missing.output
+    junk = tmp_path / "junk.db"
+    junk.write_text("not sqlite at all " * 100)
+    result = _export(junk, "--format", "jsonl")
+    assert result.exit_code == 2 and "not an SQLite trace file" in result.output
+
+
+def test_an_export_loads_into_pandas(viewer_db, tmp_path):
+    pd = pytest.importorskip("pandas")
+    _export(viewer_db, "--format", "jsonl", "--out", str(tmp_path / "e.jsonl"))
+    _export(viewer_db, "--format", "csv", "--out", str(tmp_path / "e.csv"))
+    assert list(pd.read_json(tmp_path / "e.jsonl", lines=True)["id"]) == list(
+        pd.read_csv(tmp_path / "e.csv")["id"]
+    )

@@ -18,7 +18,11 @@ from typing import Any
 
 from sandlot.errors import ViewerError
 from sandlot.traces.messages import MESSAGE_REFS, load_messages, resolve_payload_messages
+from sandlot.traces.query import TraceReader
+from sandlot.traces.runs_compare import compare_runs
+from sandlot.traces.stats import TASK_TAGS_SQL, tags_from_rows
 from sandlot.traces.summary import SCORED_SQL, outcome_sql
+from sandlot.traces.summary import summarize as summarize_run
 from sandlot.traces.viewer.compare import compare_episodes
 from sandlot.traces.viewer.db import ConnectionPool
 from sandlot.traces.viewer.summaries import (
@@ -28,10 +32,12 @@ from sandlot.traces.viewer.summaries import (
     loads,
     summarize,
 )
+from sandlot.traces.why import evidence_sentence, linked_calls, why
 
 __all__ = ["MAX_PAGE", "MAX_SEARCH", "SORTABLE", "ViewerAPI", "ViewerError"]
 
 MAX_PAGE = 1000
+_LINKED_KINDS = ("called", "not_called", "order")  # checks whose evidence names tool calls
 # Characters in a search. Escaped as JSON and for LIKE, 1,000 stay well under SQLite's
 # limit on a LIKE pattern (50,000 bytes), past which the query would fail.
 MAX_SEARCH = 1000
@@ -213,6 +219,7 @@ class ViewerAPI:
             f"ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
+        self._add_why(rows)
         facets = {
             c: [
                 r["v"]
@@ -227,6 +234,22 @@ class ViewerAPI:
         facets["task"] = facets.pop("task_id")
         facets["outcome"] = facets.pop("o")
         return {"total": total, "rows": rows, "facets": facets}
+
+    def _add_why(self, rows: list[dict[str, Any]]) -> None:
+        """Each row's ``why`` (:func:`sandlot.traces.why.why`), with the failed checks of
+        the page's failed episodes read in one query."""
+        failed = [r["id"] for r in rows if r["outcome"] == "failed"]
+        checks: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(failed), 500):
+            ids = failed[start : start + 500]
+            for c in self._rows(
+                "SELECT episode_id, item_id, passed, required FROM checks WHERE passed = 0 "
+                f"AND episode_id IN ({', '.join('?' for _ in ids)}) ORDER BY id",
+                ids,
+            ):
+                checks.setdefault(c["episode_id"], []).append(c)
+        for r in rows:
+            r["why"] = why(r["outcome"], r.get("error"), checks.get(r["id"], ()))
 
     def stats(self, run_id: str, *, max_points: int = 20_000) -> dict[str, Any]:
         """What the run's plots need: scores, success per task, call durations."""
@@ -263,7 +286,27 @@ class ViewerAPI:
             "per_task": per_task,
             "model_latency": latency["model_call"],
             "tool_latency": latency["tool_call"],
+            "summary": self._run_statistics(run_id),
         }
+
+    # the statistics the run page shows beside the plots
+    _STAT_KEYS = ("pass_at", "pass_hat", "success_se", "success_ci", "score_se", "score_ci")
+
+    def _run_statistics(self, run_id: str) -> dict[str, Any]:
+        """The summary's statistics (:mod:`sandlot.traces.stats`): pass@k and pass^k per
+        k, standard errors, bootstrap intervals and the per-tag rows."""
+        eps = self._rows(
+            f"SELECT task_id, o AS outcome, score FROM {self._episodes} WHERE run_id = ?",
+            (run_id,),
+        )
+        epochs = int(self._value("SELECT epochs FROM runs WHERE id = ?", (run_id,)) or 0) or 1
+        has_tasks = self._value(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks'"
+        )
+        tags = tags_from_rows(self._rows(TASK_TAGS_SQL, (run_id,))) if has_tasks else {}
+        full = summarize_run(eps, run_id=run_id, epochs=epochs, tags=tags)
+        keys = ("success_rate", "mean_score", "scored", "errors", "interrupted", "by_tag")
+        return {"epochs": epochs} | {k: full[k] for k in (*keys, *self._STAT_KEYS)}
 
     # --- one episode -----------------------------------------------------------------
 
@@ -283,6 +326,9 @@ class ViewerAPI:
         )
         for check in ep["checks"]:
             check["evidence"] = loads(check["evidence"])
+            check["sentence"] = evidence_sentence(check["kind"], check["evidence"])
+        self._link_checks(episode_id, ep["checks"])
+        ep["why"] = why(ep["outcome"], ep.get("error"), ep["checks"])
         counts = self._rows(
             "SELECT kind, count(*) AS n, min(ts) AS t0, max(ts + coalesce(duration, 0)) AS t1 "
             "FROM events WHERE episode_id = ? GROUP BY kind",
@@ -301,7 +347,43 @@ class ViewerAPI:
             )
         )
         ep["instruction"] = root.get("instruction") if isinstance(root, dict) else None
+        ep["replay"] = self._replay_summary(episode_id) if ep.get("replay_of") else None
         return ep
+
+    def _link_checks(self, episode_id: str, checks: list[dict[str, Any]]) -> None:
+        """Each check's ``events``: for a failed one, the seqs of the tool calls its
+        evidence names (:func:`sandlot.traces.why.linked_calls`), else ``[]``."""
+        failed = [c for c in checks if c["passed"] == 0 and c["kind"] in _LINKED_KINDS]
+        for check in checks:
+            check["events"] = []
+        if not failed:
+            return
+        calls = self._rows(
+            "SELECT seq, name, CASE WHEN json_valid(payload) THEN "
+            "json_extract(payload, '$.arguments') END AS arguments, CASE WHEN "
+            "json_valid(payload) THEN json_extract(payload, '$.ok') END AS ok FROM events "
+            f"WHERE episode_id = ? AND kind = 'tool_call'{self._live} ORDER BY seq",
+            (episode_id,),
+        )
+        for call in calls:
+            if isinstance(call["arguments"], str):
+                call["arguments"] = loads(call["arguments"])
+        for check in failed:
+            check["events"] = linked_calls(check["kind"], check["evidence"], calls)
+
+    def _replay_summary(self, episode_id: str) -> dict[str, Any] | None:
+        """Whether a replay matched its recording (its ``replay`` ``summary`` event):
+        ``{"matched", "compared", "divergence"}``, or None when it recorded none."""
+        summary = loads(
+            self._value(
+                f"SELECT payload FROM events WHERE episode_id = ? AND kind = 'replay' "
+                f"AND name = 'summary'{self._live} ORDER BY seq DESC LIMIT 1",
+                (episode_id,),
+            )
+        )
+        if not isinstance(summary, dict) or "matched" not in summary:
+            return None
+        return {k: summary.get(k) for k in ("matched", "compared", "divergence")}
 
     def events(
         self, episode_id: str, *, offset: int = 0, limit: int = 200, kinds: list[str] | None = None
@@ -443,6 +525,15 @@ class ViewerAPI:
         difference (see ``sandlot.traces.viewer.compare``); None if either is missing."""
         with self._pool.connection() as conn:
             return compare_episodes(conn, a, b, window=window, live=self._live)
+
+    def compare_runs(self, a: str, b: str) -> dict[str, Any] | None:
+        """Two runs of this trace task by task: flipped tasks, the paired tests, per-tag,
+        token and time deltas (``sandlot.traces.runs_compare``); None if either is
+        missing."""
+        with TraceReader(self.path) as reader:
+            if reader.run(a) is None or reader.run(b) is None:
+                return None
+            return compare_runs(reader, a, reader, b).to_dict()
 
     # --- search ----------------------------------------------------------------------
 

@@ -104,6 +104,8 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
                 limit=_int(q, "limit", 100),
                 offset=_int(q, "offset", 0),
             )
+        case ["runs", run_a, "compare", run_b]:
+            return api.compare_runs(run_a, run_b)
         case ["runs", run_id, "stats"]:
             return api.stats(run_id)
         case ["episodes", episode_id]:

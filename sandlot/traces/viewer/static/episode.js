@@ -7,7 +7,19 @@ const ROW_HEIGHT = 26;
 const EVENTS_PAGE = 200;
 const CHILDREN_PAGE = 200;
 
-function checklist(checks) {
+// seq -> the failed checks that rest on that event (marked in the timeline and span tree)
+function checkMarks(checks) {
+  const marks = new Map();
+  for (const c of checks || []) for (const seq of c.events || []) marks.set(seq, [...(marks.get(seq) || []), c.item_id]);
+  return marks;
+}
+
+function checkMark(marks, seq) {
+  const items = marks.get(seq);
+  return items ? el("span", { class: "check-mark bad", title: "failed check: " + items.join(", ") }, "✗ " + items.join(", ")) : null;
+}
+
+function checklist(checks, epId) {
   if (!checks.length) return el("p", { class: "muted" }, "No checklist verdicts recorded.");
   const passed = checks.filter((c) => c.passed).length;
   return el("div", {}, el("p", { class: "muted" }, `${passed} of ${checks.length} items passed`),
@@ -17,7 +29,19 @@ function checklist(checks) {
         el("td", {}, verdict(c.passed)), el("td", {}, c.item_id), el("td", {}, c.description), el("td", {}, c.kind),
         el("td", { class: "num" }, fmt(c.weight)), el("td", {}, c.required ? "required" : "optional"),
         el("td", {}, c.skipped_reason ? el("span", { class: "muted" }, "skipped: ", c.skipped_reason)
-          : c.evidence === null || c.evidence === undefined ? "–" : lazyDetails("evidence", () => block(c.evidence))))))));
+          : c.evidence === null || c.evidence === undefined ? "–"
+          : [c.sentence ? el("div", { class: "evidence-sentence" }, c.sentence) : null,
+            (c.events || []).length ? el("div", { class: "check-events small" }, "events: ", c.events.map((seq, i) => [i ? ", " : "",
+              el("a", { href: withQuery(route("episode", epId), { seq }), class: "check-event" }, "#" + seq)])) : null,
+            lazyDetails("evidence", () => block(c.evidence))]))))));
+}
+
+// Whether a replay matched its recording, and where it first differed.
+function replayVerdict(r) {
+  if (r.matched) return el("p", { id: "replay-verdict", class: "ok" }, `matched the recording (${fmt(r.compared)} tool calls compared)`);
+  const d = r.divergence || {};
+  const where = d.kind === "tool_call" && d.index >= 0 ? ` at tool call ${d.index + 1}${d.tool ? " (" + d.tool + ")" : ""}` : "";
+  return el("p", { id: "replay-verdict", class: "bad" }, `differed from the recording${where}`, d.reason ? ": " + d.reason : "");
 }
 
 function episodeHeader(ep) {
@@ -28,9 +52,11 @@ function episodeHeader(ep) {
       ["duration", secs(ep.duration)], ["events", fmt(ep.n_events)]),
     meta(["run", EMBEDDED ? ep.run_id : el("a", { href: route("run", ep.run_id) }, ep.run_id)], ["epoch", ep.epoch], ["model", ep.model],
       ["agent", ep.agent], ["environment", ep.environment], ["sandbox", ep.sandbox_backend])];
+  if (ep.why) rows.splice(2, 0, el("p", { class: "why", id: "why" }, el("strong", {}, "why: "), ep.why));
   if (ep.replay_of) {
     rows.push(el("p", {}, "replay of ", EMBEDDED ? ep.replay_of : [el("a", { href: route("episode", ep.replay_of) }, ep.replay_of),
       " · ", el("a", { href: route("compare", ep.replay_of, ep.id), id: "compare-original" }, "compare with the original")]));
+    if (ep.replay) rows.push(replayVerdict(ep.replay));
   }
   if (ep.instruction) rows.push(el("h3", {}, "Instruction"), block(ep.instruction));
   if (ep.error) rows.push(el("p", { class: "bad" }, "error: ", ep.error));
@@ -59,7 +85,7 @@ async function pageEpisode(epId, params) {
   const compareForm = EMBEDDED ? null : el("form", { class: "compare-with", onsubmit: (e) => {
     e.preventDefault(); const other = e.target.elements.other.value.trim(); if (other) location.hash = route("compare", ep.id, other);
   } }, el("input", { name: "other", placeholder: "another episode id", "aria-label": "episode to compare with" }), el("button", { type: "submit" }, "compare"));
-  show(episodeHeader(ep), el("h3", {}, "Checklist"), checklist(ep.checks), compareForm, tabs, body);
+  show(episodeHeader(ep), el("h3", {}, "Checklist"), checklist(ep.checks, ep.id), compareForm, tabs, body);
   const first = views[params.get("view")] ? params.get("view") : "timeline";
   open(first, params);
 }
@@ -72,10 +98,11 @@ function timelineRow(ep, r, selected) {
     bar.style.left = (100 * (r.ts - ep.t0)) / span + "%";
     bar.style.width = Math.max(0.3, (100 * (r.duration || 0)) / span) + "%";
   }
-  return el("div", { class: `row event ${statusClass(r.status)} ${selected ? "selected" : ""}`, "data-seq": r.seq, role: "option" },
+  const mark = checkMark(ep.marks || (ep.marks = checkMarks(ep.checks)), r.seq);
+  return el("div", { class: `row event ${statusClass(r.status)} ${selected ? "selected" : ""} ${mark ? "check-linked" : ""}`, "data-seq": r.seq, role: "option" },
     el("span", { class: "seq" }, "#" + r.seq), el("span", { class: "t" }, isNum(r.ts) && isNum(ep.t0) ? "+" + secs(r.ts - ep.t0) : ""),
     kindBadge(r.kind), el("span", { class: "name" }, r.name), el("span", { class: "dur" }, isNum(r.duration) ? secs(r.duration) : ""),
-    el("span", { class: "summary" }, r.summary, r.size > 20000 ? el("span", { class: "muted" }, ` [${bytes(r.size)}]`) : null),
+    el("span", { class: "summary" }, mark, r.summary, r.size > 20000 ? el("span", { class: "muted" }, ` [${bytes(r.size)}]`) : null),
     el("span", { class: "gantt" }, bar));
 }
 
@@ -182,6 +209,7 @@ async function treeView(ep, body) {
       "aria-label": r.n_children ? `open ${r.n_children} children` : "no children" }, r.n_children ? "▸" : "·");
     const label = el("span", { class: `row span ${statusClass(r.status)}`, "data-seq": r.seq, tabindex: "0" }, kindBadge(r.kind), " ", el("b", {}, r.name), " ",
       r.n_children ? el("span", { class: "muted" }, `(${fmt(r.n_children)}) `) : null,
+      checkMark(ep.marks || (ep.marks = checkMarks(ep.checks)), r.seq),
       el("span", { class: "summary" }, r.summary), isNum(r.duration) ? el("span", { class: "muted" }, " · " + secs(r.duration)) : null,
       r.orphan ? el("span", { class: "warn" }, " · its parent span #" + r.parent + " was never written (interrupted?)") : null);
     const li = el("li", {}, toggle, label);

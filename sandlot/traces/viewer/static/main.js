@@ -12,6 +12,7 @@ async function router() {
     if (parts[0] === "run" && parts[1]) return await pageRun(parts[1], params);
     if (parts[0] === "episode" && parts[1]) return await pageEpisode(parts[1], params);
     if (parts[0] === "compare" && parts[2]) return await pageCompare(parts[1], parts[2]);
+    if (parts[0] === "runs-compare" && parts[2]) return await pageRunsCompare(parts[1], parts[2]);
     if (parts[0] === "search") return await pageSearch(params);
     return await pageRuns();
   } catch (err) {

@@ -28,7 +28,8 @@ function episodeCells(e) {
     el("td", { class: "num" }, fmt(e.score)), el("td", { class: "num" }, fmt(e.steps)),
     el("td", { class: "num" }, fmt(e.model_calls)),
     el("td", { class: "num" }, fmt(e.tool_calls), e.tool_errors ? el("span", { class: "bad" }, ` (${e.tool_errors} err)`) : null),
-    el("td", { class: "num" }, fmt(e.tokens)), el("td", { class: "num" }, secs(e.duration)), el("td", {}, e.model)];
+    el("td", { class: "num" }, fmt(e.tokens)), el("td", { class: "num" }, secs(e.duration)), el("td", {}, e.model),
+    el("td", { class: "why small" }, e.why || "")];
 }
 
 async function pageRun(runId, params) {
@@ -57,7 +58,7 @@ async function pageRun(runId, params) {
     onclick: () => { const [a, b] = [...picked]; location.hash = route("compare", a, b); } }, "compare the 2 selected");
   const head = el("tr", {}, el("th", {}, ""), EPISODE_COLUMNS.map(([key, label]) => el("th", { "aria-sort": state.sort === key ? (state.desc ? "descending" : "ascending") : null },
     el("button", { type: "button", class: "sort", "data-sort": key, onclick: () => go({ sort: key, desc: state.sort === key ? !state.desc : false, offset: 0 }) },
-      label + (state.sort === key ? (state.desc ? " ▼" : " ▲") : "")))));
+      label + (state.sort === key ? (state.desc ? " ▼" : " ▲") : "")))), el("th", {}, "why"));
   const body = data.rows.map((e) => el("tr", { "data-id": e.id },
     el("td", {}, el("input", { type: "checkbox", "aria-label": "select " + e.id, onchange: (ev) => {
       if (ev.target.checked) picked.add(e.id); else picked.delete(e.id);
@@ -68,6 +69,7 @@ async function pageRun(runId, params) {
     state.offset > 0 ? el("button", { type: "button", id: "page-prev", onclick: () => go({ offset: Math.max(0, state.offset - EPISODES_PER_PAGE) }) }, "◀ previous") : null,
     last < data.total ? el("button", { type: "button", id: "page-next", onclick: () => go({ offset: state.offset + EPISODES_PER_PAGE }) }, "next ▶") : null);
   const plots = el("div", { class: "plots", id: "plots" }, el("p", { class: "muted" }, "loading plots…"));
+  const statsBox = el("div", { id: "statistics" });
   const wall = isNum(run.ended) && isNum(run.started) ? secs(run.ended - run.started) : "–";
   show(el("h2", {}, "Run ", runId),
     meta(["status", run.status], ["kind", run.kind], ["model", run.model], ["agent", run.agent], ["started", when(run.started)], ["wall time", wall],
@@ -76,9 +78,33 @@ async function pageRun(runId, params) {
       ["replays", run.parent_run ? el("a", { href: route("run", run.parent_run) }, run.parent_run) : null]),
     run.config ? lazyDetails("run config", () => block(run.config)) : null,
     filters, el("div", { class: "toolbar" }, compareBtn, el("span", { class: "muted small" }, " tick two episodes to compare them")),
-    el("table", { id: "episodes", class: "grid" }, el("thead", {}, head), el("tbody", {}, body)), pager, el("h3", {}, "Plots"), plots);
+    el("table", { id: "episodes", class: "grid" }, el("thead", {}, head), el("tbody", {}, body)), pager, statsBox, el("h3", {}, "Plots"), plots);
   try {
     const stats = await api(`runs/${enc(runId)}/stats`);
+    statsBox.replaceChildren(...runStatistics(stats.summary));
     plots.replaceChildren(...runPlots(stats));
   } catch (err) { plots.replaceChildren(errorBox(err)); }
+}
+
+// The run summary's statistics (sandlot.traces.stats): success rate and mean score with
+// their standard error and 95% bootstrap interval, pass@k / pass^k per k when there are
+// several epochs, and a row per task tag — all over the scored episodes.
+function runStatistics(s) {
+  if (!s) return [];
+  const score = (x) => (isNum(x) ? x.toFixed(3) : "–");
+  const withCi = (x, se, ci, f) => !isNum(x) ? "–" : f(x) + (isNum(se) ? " ± " + f(se) : "")
+    + (Array.isArray(ci) && ci.length === 2 ? ` (95% CI ${f(ci[0])}–${f(ci[1])})` : "");
+  const rows = [["success", withCi(s.success_rate, s.success_se, s.success_ci, pct)],
+    ["mean score", withCi(s.mean_score, s.score_se, s.score_ci, score)]];
+  const ks = Object.keys(s.pass_at || {});
+  if (ks.length > 1) for (const k of ks) rows.push([`pass@${k} / pass^${k}`, pct(s.pass_at[k]) + " / " + pct((s.pass_hat || {})[k])]);
+  const out = [el("h3", {}, "Statistics"), el("table", { id: "run-stats", class: "grid" },
+    el("tbody", {}, rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", { class: "num" }, v)))))];
+  const tags = Object.entries(s.by_tag || {});
+  if (tags.length) out.push(el("h3", {}, "By tag"), el("table", { id: "by-tag", class: "grid" },
+    el("thead", {}, el("tr", {}, ["tag", "episodes", "tasks", "success", "mean score"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, tags.map(([tag, r]) => el("tr", {}, el("td", {}, tag), el("td", { class: "num" }, fmt(r.episodes)),
+      el("td", { class: "num" }, fmt(r.tasks)), el("td", { class: "num" }, withCi(r.success_rate, r.success_se, null, pct)),
+      el("td", { class: "num" }, withCi(r.mean_score, r.score_se, null, score)))))));
+  return out;
 }
