@@ -255,3 +255,25 @@ def test_the_viewer_page_shows_the_flipped_tasks_and_the_tests(one_trace, browse
         expect(page.locator("#app")).to_contain_text("No run")
         page.close()
     assert not problems, problems
+
+
+def test_the_runs_list_leads_to_the_comparison_of_two_ticked_runs(one_trace, browser):
+    from playwright.sync_api import expect
+
+    db, oracle, null = one_trace
+    with ViewerServer(db, port=0) as srv:
+        page = browser.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(srv.url)
+        button = page.locator("#compare-runs")
+        expect(button).to_be_disabled()
+        page.get_by_label(f"select run {oracle}").check()
+        expect(button).to_be_disabled()  # two runs, not one
+        page.get_by_label(f"select run {null}").check()
+        expect(button).to_be_enabled()
+        button.click()
+        expect(page.locator("#runs-summary")).to_contain_text("McNemar p = 0.25")
+        assert f"#/runs-compare/{oracle}/{null}" in page.url
+        page.close()
+    assert not problems, problems

@@ -8,14 +8,23 @@ async function pageRuns() {
   crumbs(["runs", null]);
   const runs = await api("runs");
   const head = ["run", "kind", "status", "model", "agent", "started", "wall time", "episodes", "errors", "interrupted", "success", "mean score", "tokens"];
-  const rows = runs.map((r) => el("tr", {},
+  const picked = new Set();
+  const compareBtn = el("button", { id: "compare-runs", type: "button", disabled: true,
+    onclick: () => { const [a, b] = [...picked]; location.hash = route("runs-compare", a, b); } }, "compare the 2 selected runs");
+  const rows = runs.map((r) => el("tr", { "data-id": r.id },
+    el("td", {}, el("input", { type: "checkbox", "aria-label": "select run " + r.id, onchange: (ev) => {
+      if (ev.target.checked) picked.add(r.id); else picked.delete(r.id);
+      compareBtn.disabled = picked.size !== 2;
+    } })),
     el("td", {}, el("a", { href: route("run", r.id) }, r.id)), el("td", {}, r.kind || "run"),
     el("td", { class: "status-" + String(r.status).replace(/[^a-z]/g, "") }, r.status), el("td", {}, r.model), el("td", {}, r.agent),
     el("td", {}, when(r.started)), el("td", {}, isNum(r.ended) && isNum(r.started) ? secs(r.ended - r.started) : "–"),
     el("td", { class: "num" }, fmt(r.episodes)), el("td", { class: "num" }, fmt(r.errors || 0)),
     el("td", { class: "num" }, fmt(r.interrupted || 0)), el("td", { class: "num" }, pct(r.success_rate)), el("td", { class: "num" }, fmt(r.mean_score)), el("td", { class: "num" }, fmt(r.tokens || 0))));
-  show(el("h2", {}, "Runs"), runs.length ? el("table", { id: "runs", class: "grid" },
-    el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))
+  show(el("h2", {}, "Runs"), runs.length ? [
+    el("div", { class: "toolbar" }, compareBtn, el("span", { class: "muted small" }, " tick two runs to compare them task by task")),
+    el("table", { id: "runs", class: "grid" },
+      el("thead", {}, el("tr", {}, el("th", {}, ""), head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))]
     : el("p", { class: "muted" }, "This trace file holds no runs yet."));
 }
 
