@@ -10,6 +10,7 @@ import pytest
 
 from sandlot.traces import TraceStore, TraceWriter, WriterError
 from sandlot.traces.schema import SCHEMA_SQL
+from tests.traces.test_writer import rows
 
 
 @pytest.fixture
@@ -21,14 +22,6 @@ def db(tmp_path):
     conn.commit()
     conn.close()
     return path
-
-
-def rows(path, sql):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def event(i: int, pad: int = 0) -> tuple:

@@ -11,7 +11,7 @@ from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.replay import ReplayModel
 from sandlot.agents.running.results import EpisodeResult
 from sandlot.agents.running.runner import open_store, run_episode, stored_agent_config
-from sandlot.agents.running.world_options import stored_world_options, world_options
+from sandlot.agents.running.world_options import run_world_options, stored_world_options
 from sandlot.environments.trajectory import SUBMIT_TOOL
 from sandlot.errors import ReplayError
 
@@ -189,8 +189,7 @@ async def replay_episode(
         model = ReplayModel.from_events(events)
         original_run = store.run(row["run_id"])
         cfg = stored_agent_config(original_run or {"agent": row.get("agent")})
-        options, recorded_tools = world_options(stored_world_options(original_run, env_options))
-        options["installed_tools"] = False  # added above; the episode adds none again
+        options, recorded_tools = run_world_options(stored_world_options(original_run, env_options))
         run_id = store.start_run(
             model=f"replay:{episode_id}",
             agent=cfg.agent,

@@ -18,7 +18,7 @@ from sandlot.agents.models.base import Model
 from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, stored_agent_config
 from sandlot.agents.running.sandboxes import run_sandboxes
-from sandlot.agents.running.world_options import stored_world_options, world_options
+from sandlot.agents.running.world_options import run_world_options, stored_world_options
 from sandlot.errors import ResumeError
 
 __all__ = ["ResumeError", "resume_run"]
@@ -73,8 +73,7 @@ async def resume_run(
             store.add_secret(secret)
         await the_model.check()  # a wrong endpoint stops here, before anything is claimed
         cfg = stored_agent_config(run)
-        opts, _ = world_options(stored_world_options(run, env_options))
-        opts["installed_tools"] = False  # added above; each episode adds none again
+        opts, _ = run_world_options(stored_world_options(run, env_options))
         episodes = store.episodes(rid)
         seen = {(e["task_id"], e["epoch"]) for e in episodes}
         kept = [e for e in episodes if e["status"] in _FINISHED]

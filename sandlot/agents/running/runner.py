@@ -24,7 +24,7 @@ from sandlot.agents.running.checkpoints import open_checkpointer
 from sandlot.agents.running.restore import restore_world
 from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.sandboxes import check_backend, run_sandboxes
-from sandlot.agents.running.world_options import world_options
+from sandlot.agents.running.world_options import run_world_options, world_options
 from sandlot.environments.base import Environment, make_environment
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.trajectory import decide_outcome
@@ -327,8 +327,7 @@ async def run(
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     model = resolve_model(model)
     cfg = agent_config(agent)
-    opts, recorded_tools = world_options(env_options)
-    opts["installed_tools"] = False  # added above; each episode adds none again
+    opts, recorded_tools = run_world_options(env_options)
     await asyncio.to_thread(check_backend, tasks, opts)
     if check_model:
         for checked in (model, judge):

@@ -19,7 +19,7 @@ from typing import Any
 
 from sandlot.tools.sources import load_toolsets, recorded_sources
 
-__all__ = ["stored_world_options", "world_options"]
+__all__ = ["run_world_options", "stored_world_options", "world_options"]
 
 _TOOLS = "tools"
 _INSTALLED = "installed_tools"
@@ -43,6 +43,17 @@ def world_options(
         *load_toolsets(sources, installed=installed),
     ]
     return options, {_TOOLS: recorded_sources(sources), _INSTALLED: installed}
+
+
+def run_world_options(
+    env_options: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`world_options` resolved once for a whole run (``run``, a resume, a replay):
+    the options to hand each episode — whose own :func:`world_options` then adds no
+    installed toolset again — and what the run records."""
+    options, recorded = world_options(env_options)
+    options[_INSTALLED] = False  # added above
+    return options, recorded
 
 
 def stored_world_options(run: dict[str, Any] | None, given: dict[str, Any] | None) -> dict:
