@@ -36,7 +36,8 @@ async def sandbox():
 def test_it_warns_once_per_process_that_it_does_not_isolate(monkeypatch):
     monkeypatch.setattr(local, "_warned", False)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("ignore")  # e.g. a ResourceWarning from an earlier test's GC
+        warnings.simplefilter("always", NotIsolatedWarning)
         first, second = LocalSandbox(), LocalSandbox()
     assert [w.category for w in caught] == [NotIsolatedWarning]
     assert "does not isolate" in str(caught[0].message)
