@@ -342,11 +342,17 @@ def test_the_cli_says_the_disk_is_full_without_a_traceback_and_resumes(tmp_path,
     db = tmp_path / "t.db"
     commit = TraceWriter._commit
 
+    init = TraceWriter.__init__
+
+    def small_batches(self, *args, **kwargs):  # many batches however fast the run is
+        init(self, *args, **{**kwargs, "batch_size": 50})
+
     def filling(self, work):  # the file stops growing after the run's first batches
         commit(self, work)
         if self.batches == 3:
             self._conn.execute("PRAGMA max_page_count = 1")
 
+    monkeypatch.setattr(TraceWriter, "__init__", small_batches)
     monkeypatch.setattr(TraceWriter, "_commit", filling)
     tasks = str(ROOT / "examples/tasks/store/orders.yaml")
     runner = CliRunner()
