@@ -420,6 +420,23 @@ def run_cmd(
     seed: Annotated[
         int | None, typer.Option(help="Sampling seed, for servers that honour one.")
     ] = None,
+    price_input: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="USD per million input (prompt) tokens: each model call's cost is "
+            "recorded, and each episode's (default: no cost recorded). One price for every "
+            "role, like --temperature.",
+        ),
+    ] = None,
+    price_output: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="USD per million output (completion) tokens (with --price-input; a "
+            "missing one counts as 0).",
+        ),
+    ] = None,
     tool_calls: Annotated[
         str,
         typer.Option(
@@ -465,6 +482,7 @@ def run_cmd(
         max_tokens=max_tokens,
         seed=seed,
         tool_calls=_choice(tool_calls, ("native", "text"), "--tool-calls"),
+        price=_price(price_input, price_output),
     )
     env_options: dict = {"sandbox": _sandbox(sandbox)}
     if tools or not installed_tools:  # else a resume adds the tools its run recorded
@@ -536,7 +554,16 @@ def _agent_model(spec: str | None, planner: str | None, executor: str | None, en
     return RoutedModel(plan, act or _make_model(executor or default, **endpoint))
 
 
-def _make_model(spec: str, **options):
+def _price(price_input: float | None, price_output: float | None):
+    """The models' price from --price-input and --price-output (None: neither given)."""
+    if price_input is None and price_output is None:
+        return None
+    from sandlot.agents.models.base import Price
+
+    return Price(input=price_input or 0.0, output=price_output or 0.0)
+
+
+def _make_model(spec: str, *, price=None, **options):
     from sandlot.agents.models.registry import make_model
 
     if not spec.startswith(("openai", "llama")):
@@ -544,9 +571,12 @@ def _make_model(spec: str, **options):
     from sandlot.agents.models.base import ModelError
 
     try:
-        return make_model(spec, **{k: v for k, v in options.items() if v is not None})
+        made = make_model(spec, **{k: v for k, v in options.items() if v is not None})
     except (ValueError, ModelError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
+    if price is not None:
+        made.price = price  # any kind: a scripted model's usage has a cost too
+    return made
 
 
 def _redact_output(*models) -> None:
@@ -635,8 +665,10 @@ def score_cmd(
     dry_run: Annotated[bool, typer.Option(help="Report without writing the new verdicts.")] = False,
 ) -> None:
     """Apply (changed) checklists to stored episodes without running them; say which items
-    could not be re-checked and why."""
+    could not be re-checked and why, and for each episode that does not pass, why not
+    (its failed checks' evidence)."""
     from rich.table import Table
+    from rich.text import Text
 
     from sandlot.agents.after.rescore import rescore
     from sandlot.console import console, outcome_text
@@ -645,17 +677,20 @@ def score_cmd(
     with _trace_file("DB"):
         results = asyncio.run(rescore(db, loaded, run_id=run_id, write=not dry_run))
     table = Table(title=f"re-scored {len(results)} episodes" + (" (dry run)" if dry_run else ""))
-    for col in ("episode", "task", "score", "outcome", "not re-checked"):
-        table.add_column(col)
+    for col in ("episode", "task", "score", "outcome", "not re-checked", "why"):
+        table.add_column(col, overflow="fold" if col == "why" else "ellipsis")
     for r in results:
         old = "-" if r.old_score is None else f"{r.old_score:.3f}"
         unchecked = "; ".join(f"{item}: {why}" for item, why in r.unchecked) or "-"
+        # why it does not pass: each failed check's evidence, else the one phrase
+        reasons = "\n".join(f"{item}: {said}" for item, said in r.failed) or r.why
         table.add_row(
             r.episode_id,
             r.task_id,
             f"{old} -> {r.new_score:.3f}",
             f"{outcome_text(r.old_outcome)} -> {outcome_text(r.new_outcome)}",
-            unchecked,
+            Text(unchecked),  # as is, never markup
+            Text(reasons),
         )
     console.print(table)
 
@@ -709,14 +744,27 @@ def view_cmd(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on.")] = 8321,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open a browser.")] = False,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare-with",
+            help="A second trace file (read-only too): its runs can be compared with DB's "
+            "on the runs-compare page.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the trace viewer (read-only): runs, episodes, timelines, span trees,
     step-through replay, comparisons, search and plots."""
     from sandlot.traces.viewer.server import serve
 
+    if compare_with is not None:
+        from sandlot.traces.viewer.db import open_readonly
+
+        with _trace_file("--compare-with"):
+            open_readonly(compare_with).close()  # a bad file is a usage error up front
     try:
         with _trace_file("DB"):
-            serve(db, host, port, open_browser=open_browser)
+            serve(db, host, port, open_browser=open_browser, compare_with=compare_with)
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise typer.BadParameter(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port",

@@ -24,6 +24,7 @@ __all__ = [
     "print_run_comparison",
     "print_run_summary",
     "print_toolset",
+    "usd",
 ]
 
 console = Console()
@@ -50,6 +51,13 @@ OUTCOME_STYLE = {
 _LABELS = {"pass_at_k": "tasks with a pass", "scored": "scored (averaged below)"}
 
 
+def usd(value: float | None) -> str:
+    """A cost in USD as the tables show it (``-``: not recorded)."""
+    if value is None:
+        return "-"
+    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+
+
 def outcome_text(outcome: str | None) -> str:
     word = outcome or "running"
     return f"[{OUTCOME_STYLE.get(word, 'default')}]{word}[/]"
@@ -66,7 +74,8 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
         table.add_column("task", no_wrap=True)
         for col in (["ep"] if epochs else []) + ["outcome", "score"]:
             table.add_column(col, justify="left" if col == "outcome" else "right", no_wrap=True)
-        for col in ("model\ncalls", "tool\ncalls", "tokens", "secs"):
+        costs = any(e.cost is not None for e in eps)  # the column only when recorded
+        for col in ("model\ncalls", "tool\ncalls", "tokens", *(["cost"] if costs else []), "secs"):
             table.add_column(col, justify="right", no_wrap=True)
         table.add_column("why", overflow="fold")  # why it did not pass (traces.why)
         for e in eps:
@@ -78,6 +87,7 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
                 str(e.model_calls),
                 str(e.tool_calls),
                 str(e.tokens),
+                *([usd(e.cost)] if costs else []),
                 f"{e.duration:.2f}",
                 Text(why(e.outcome, e.error, e.verdicts)),  # as is, never markup
             )
@@ -87,8 +97,8 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
     totals.add_column("metric")
     totals.add_column("value", justify="right")
     for key, value in summary.items():
-        if key in _NOT_ROWS or (key == "running" and not value):
-            continue
+        if key in _NOT_ROWS or (key in ("running", "cost") and not value):
+            continue  # no cost row when no price was given
         if key.startswith("pass@") and summary.get("pass_at"):
             continue  # shown with pass^k below
         if value is None:
@@ -101,6 +111,8 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
             value = f"{value:.1%}"
         elif key == "duration":
             value = f"{value:.2f} s"
+        elif key == "cost":
+            value = usd(value)
         label = _LABELS.get(key, key.replace("_", " "))
         if key in OUTCOME_STYLE or key == "errors":
             label = outcome_text("error" if key == "errors" else key)

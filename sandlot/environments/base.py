@@ -20,6 +20,7 @@ from sandlot.tools.sources import tools_for
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.sandbox.base import Sandbox
     from sandlot.environments.tasks import Task
+    from sandlot.environments.trajectory import ToolCallRecord
     from sandlot.tools.toolset import Toolset
 
 __all__ = [
@@ -178,6 +179,15 @@ class Environment(abc.ABC, Generic[StateT, InitialT, CheckT]):
         re-scoring stored episodes). Raise NotImplementedError when the check cannot be
         answered from a snapshot (e.g. a command that must run in a sandbox)."""
         raise NotImplementedError(f"environment {cls.name!r} cannot check stored snapshots")
+
+    def call_changes(self, call: ToolCallRecord) -> dict[str, Any] | None:
+        """What the tool call that just returned changed, when the world can tell cheaply
+        (the runner asks after every call, recorded or not, in order): ``{"rows": {table:
+        [key, ...]}}`` for rows inserted, updated or deleted, ``{"files": [path, ...]}``
+        for files written (relative to the world's top folder); None when nothing
+        changed or the world cannot tell. A failed check links to the calls that changed
+        what it looked at. Defaults to None."""
+        return None
 
     def snapshot(self) -> dict[str, Any]:
         """The current state as JSON-able data (stored in the trace for re-scoring)."""

@@ -93,7 +93,13 @@ def check_called(check: CalledCheck, calls: Sequence[ToolCallRecord]) -> tuple[b
     ]
     count = len(hits)
     passed = count >= check.min_times and (check.max_times is None or count <= check.max_times)
-    evidence: dict[str, Any] = {"matching_calls": count, "calls_of_tool": len(same_tool)}
+    evidence: dict[str, Any] = {
+        "tool": check.tool,
+        "min_times": check.min_times,
+        "max_times": check.max_times,
+        "matching_calls": count,
+        "calls_of_tool": len(same_tool),
+    }
     # Show the hits; when there are none, the near misses (same tool) explain the failure.
     evidence["calls"] = _listed(hits) if hits else _listed(same_tool)
     return passed, evidence

@@ -18,6 +18,7 @@ __all__ = [
     "ModelError",
     "ModelRequest",
     "ModelResponse",
+    "Price",
     "Purpose",
     "Usage",
 ]
@@ -63,6 +64,32 @@ class Usage:
             )
             counts.append(0)
         return cls(*counts), notes
+
+
+@dataclass(frozen=True)
+class Price:
+    """What a model's tokens cost: USD per million input (prompt) and output (completion)
+    tokens. A model call's cost is recorded as ``cost_usd`` on its trace event, and an
+    episode's as the episodes row's ``cost``."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("input", "output"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(
+                    f"a price per million {name} tokens must be a number of USD >= 0, got {value!r}"
+                )
+
+    def cost(self, usage: Usage) -> float:
+        """USD for ``usage``."""
+        return (usage.prompt_tokens * self.input + usage.completion_tokens * self.output) / 1e6
+
+    def describe(self) -> dict[str, float]:
+        """As the run config records it."""
+        return {"input_per_million": self.input, "output_per_million": self.output}
 
 
 def _shown_count(value: Any) -> str:
@@ -143,6 +170,8 @@ class Model(abc.ABC):
     to share between concurrent episodes (keep per-episode state keyed by episode)."""
 
     name: str = "model"
+    # What its tokens cost (``--price-input``/``--price-output``); None: not recorded.
+    price: Price | None = None
 
     @abc.abstractmethod
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
@@ -156,8 +185,18 @@ class Model(abc.ABC):
         """Release connections; default does nothing."""
 
     def describe(self) -> dict[str, Any]:
-        """What to store about this model in the trace (never secrets)."""
-        return {"name": self.name, "kind": type(self).__name__}
+        """What to store about this model in the trace (never secrets). A subclass that
+        overrides it adds ``describe_price()``."""
+        return {"name": self.name, "kind": type(self).__name__, **self.describe_price()}
+
+    def describe_price(self) -> dict[str, Any]:
+        """``{"price": ...}`` when the model has a price, else ``{}``."""
+        return {"price": self.price.describe()} if self.price is not None else {}
+
+    def price_for(self, request: ModelRequest) -> Price | None:
+        """The price of the model that answers ``request`` (a model per role routes it);
+        defaults to ``price``."""
+        return self.price
 
     def secrets(self) -> list[str]:
         """Values the trace store must redact wherever they appear (API keys)."""

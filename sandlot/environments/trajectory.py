@@ -94,6 +94,9 @@ class ToolCallRecord:
     duration: float = 0.0
     seq: int | None = None  # its tool_call event in the trace
     ends_episode: str | None = None  # the tool's message when it ended the episode
+    # What the call changed in the world, when the world can tell cheaply:
+    # {"rows": {table: [key, ...]}} (the store), {"files": [path, ...]} (the workspace).
+    changed: dict[str, Any] | None = None
 
     @property
     def submit(self) -> bool:
@@ -117,6 +120,7 @@ class ModelCallRecord:
     error: str | None = None  # the call failed: why
     model: str = ""
     seq: int | None = None  # its model_call event in the trace
+    cost_usd: float | None = None  # what it cost, when the model has a price
 
     @property
     def ok(self) -> bool:
@@ -166,6 +170,12 @@ class Trajectory:
     @property
     def completion_tokens(self) -> int:
         return sum(m.completion_tokens for m in self.model_calls)
+
+    @property
+    def cost(self) -> float | None:
+        """What the model calls cost in USD, or None when no call had a price."""
+        costs = [m.cost_usd for m in self.model_calls if m.cost_usd is not None]
+        return sum(costs) if costs else None
 
     @property
     def replies(self) -> list[str]:
@@ -225,6 +235,12 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _cost(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def trajectory_from_events(
     events: list[dict[str, Any]],
     answer: str | None = None,
@@ -264,11 +280,13 @@ def trajectory_from_events(
                     error=payload.get("error"),
                     model=str(payload.get("model") or ""),
                     seq=event["seq"],
+                    cost_usd=_cost(payload.get("cost_usd")),
                 )
             )
         elif kind == "tool_call":
             arguments = payload.get("arguments")
             raw = payload.get("arguments_raw")
+            changed = payload.get("changed")
             trajectory.tool_calls.append(
                 ToolCallRecord(
                     name=str(event["name"]),
@@ -283,6 +301,7 @@ def trajectory_from_events(
                     duration=float(event.get("duration") or 0.0),
                     seq=event["seq"],
                     ends_episode=payload.get("ends_episode"),
+                    changed=changed if isinstance(changed, dict) else None,
                 )
             )
         elif kind == "plan":

@@ -246,9 +246,12 @@ class TraceReader:
         outcome, success rate and mean score over the scored episodes, tokens, pass@k,
         pass^k, standard errors, bootstrap intervals and the per-tag rows (tags from the
         saved task definitions)."""
+        columns = {c["name"] for c in self._rows("PRAGMA table_info(episodes)")}
+        cost = "cost" if "cost" in columns else "NULL AS cost"  # older files have none
         eps = self._rows(
             f"SELECT task_id, {OUTCOME_SQL} AS outcome, score, tokens, model_calls, "
-            "tool_calls, duration FROM episodes WHERE run_id = ? ORDER BY started, rowid",
+            f"tool_calls, duration, {cost} FROM episodes WHERE run_id = ? "
+            "ORDER BY started, rowid",
             (run_id,),
         )
         run = self.run(run_id) or {}

@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS episodes (
     end_reason TEXT,         -- answered / plan_finished / tool_ended / budget / gave_up / model_error /
                              -- error / interrupted (sandlot.environments.trajectory)
     pid_started REAL,        -- as in runs: the writing process's start time and store
-    store_id TEXT
+    store_id TEXT,
+    cost REAL                -- USD its model calls cost; NULL when the model had no price
 );
 CREATE INDEX IF NOT EXISTS episodes_run ON episodes(run_id);
 CREATE INDEX IF NOT EXISTS episodes_task ON episodes(task_id);

@@ -90,6 +90,12 @@ INTERRUPT_EPISODE_SQL = (
                 "model_call",
                 _TOKENS.format("prompt_tokens") + " + " + _TOKENS.format("completion_tokens"),
             ),
+            # sum(), not total(): NULL when no call recorded a cost
+            _from_events(
+                "cost",
+                "model_call",
+                "sum(CASE WHEN json_valid(v.payload) THEN json_extract(v.payload, '$.cost_usd') END)",
+            ),
         ]
     )
     + " WHERE id = ? AND status = 'running'"
@@ -491,10 +497,12 @@ class TraceStore(TraceReader):
         final_state: dict[str, Any] | None = None,
         sandbox_backend: str | None = None,
         duration: float | None = None,
+        cost: float | None = None,
     ) -> None:
         """Record how an episode ended: its ``outcome`` (one of OUTCOMES, decided by
         :func:`sandlot.environments.trajectory.decide_outcome`) and what it spent; the
-        lifecycle ``status`` and ``success`` follow from the outcome."""
+        lifecycle ``status`` and ``success`` follow from the outcome. ``cost`` is USD, when
+        the model had a price."""
         self.update_episode(
             episode_id,
             outcome=outcome,
@@ -513,6 +521,7 @@ class TraceStore(TraceReader):
             sandbox_backend=sandbox_backend,
             duration=duration,
             ended=time.time(),
+            **({"cost": cost} if cost is not None else {}),
         )
 
     def update_episode(self, episode_id: str, **columns: Any) -> None:

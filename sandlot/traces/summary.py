@@ -67,6 +67,12 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - comb(n - c, k) / comb(n, k)
 
 
+def _cost(episodes: list[Mapping[str, Any]]) -> float | None:
+    """USD the episodes' model calls cost, or None when none recorded a cost."""
+    costs = [float(e["cost"]) for e in episodes if e.get("cost") is not None]
+    return sum(costs) if costs else None
+
+
 def summarize(
     episodes: Iterable[Mapping[str, Any]],
     *,
@@ -77,7 +83,9 @@ def summarize(
     """Counts by outcome, rates, tokens and pass@k of a run's episodes.
 
     Each episode is a mapping with ``task_id``, ``outcome`` (None while running),
-    ``score``, ``tokens``, ``model_calls``, ``tool_calls`` and ``duration``; ``tags``
+    ``score``, ``tokens``, ``model_calls``, ``tool_calls``, ``duration`` and ``cost``
+    (USD, None or missing when not recorded; the summary's ``cost`` is None when no
+    episode has one); ``tags``
     maps a task id to its capability tags (the per-tag rows, ``by_tag``).
     ``success_rate`` and ``mean_score`` are None when no episode was scored.
 
@@ -119,6 +127,7 @@ def summarize(
         "model_calls": sum(int(e.get("model_calls") or 0) for e in eps),
         "tool_calls": sum(int(e.get("tool_calls") or 0) for e in eps),
         "duration": sum(float(e.get("duration") or 0.0) for e in eps),
+        "cost": _cost(eps),
         "pass_at_k": sum(per_task.values()) / len(per_task) if per_task else None,
         "per_task": per_task,
     }

@@ -10,6 +10,7 @@ line. The command line's run summary and the viewer's episode list show it; a pa
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "failed_checks",
     "first_line",
     "linked_calls",
+    "state_links",
     "why",
 ]
 
@@ -197,6 +199,26 @@ def _answer(ev: Mapping[str, Any]) -> list[str]:
     return parts
 
 
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _expected_count(min_times: Any, max_times: Any) -> str | None:
+    """A ``called`` check's expected count of matching calls, in words (``at least 1
+    matching call``, ``exactly 2 matching calls``, ``between 1 and 3 matching calls``);
+    None when the evidence does not say."""
+    low, high = _count(min_times), _count(max_times)
+    if low is None:
+        return None
+    if high is None:
+        return f"at least {_times(low, 'matching call')}"
+    if low == high:
+        return f"exactly {_times(low, 'matching call')}"
+    if low <= 0:
+        return f"at most {_times(high, 'matching call')}"
+    return f"between {low} and {_times(high, 'matching call')}"
+
+
 def evidence_sentence(kind: str | None, evidence: Any, passed: bool | None = None) -> str:
     """A stored check's evidence as a sentence (``expected 0, found 1``) for the built-in
     check kinds (state, called, not_called, order, max_steps, answer, judge); evidence of
@@ -215,10 +237,15 @@ def evidence_sentence(kind: str | None, evidence: Any, passed: bool | None = Non
         parts.append(f"could not check: {first_line(str(evidence['error']))}")
     if kind == "called" and "matching_calls" in evidence:
         calls = evidence.get("calls") or []
-        tool = calls[0].get("tool") if calls and isinstance(calls[0], Mapping) else None
-        text = f"found {_times(evidence['matching_calls'], 'matching call')}"
-        if tool:
-            text += f" of {tool}"
+        tool = evidence.get("tool")
+        if not tool and calls and isinstance(calls[0], Mapping):
+            tool = calls[0].get("tool")
+        of = f" of {tool}" if tool else ""
+        expected = _expected_count(evidence.get("min_times"), evidence.get("max_times"))
+        if expected is None:  # evidence from before the counts were recorded
+            text = f"found {_times(evidence['matching_calls'], 'matching call')}{of}"
+        else:
+            text = f"expected {expected}{of}, found {evidence['matching_calls']}"
         if evidence.get("calls_of_tool", 0) != evidence["matching_calls"]:
             text += f" ({_times(evidence.get('calls_of_tool'), 'call')} of the tool in all)"
         parts.append(text)
@@ -259,19 +286,24 @@ def evidence_sentence(kind: str | None, evidence: Any, passed: bool | None = Non
 
 
 def linked_calls(kind: str | None, evidence: Any, calls: Iterable[Mapping[str, Any]]) -> list[int]:
-    """The seqs of the tool_call events a ``called``, ``not_called`` or ``order`` check's
-    evidence names (the calls it matched, the near misses, or each tool's first successful
-    call), in the evidence's order; empty for other kinds and shapes.
+    """The seqs of the tool_call events a check's verdict rests on: for ``called``,
+    ``not_called`` or ``order``, the calls its evidence names (the calls it matched, the
+    near misses, or each tool's first successful call), in the evidence's order; for
+    ``state``, the calls that changed what it looked at (:func:`state_links`); empty for
+    other kinds and shapes.
 
     Args:
         kind: the check's kind.
         evidence: its decoded evidence.
         calls: the episode's tool calls in order, each ``{"seq", "name", "arguments",
-            "ok"}``.
+            "ok"}`` and, for state checks, ``"changed"`` (what the call changed, as its
+            tool_call event records it).
     """
     if not isinstance(evidence, Mapping):
         return []
     calls = list(calls)
+    if kind == "state":
+        return state_links(evidence, calls)
     seqs: list[int] = []
     if kind in ("called", "not_called") and isinstance(evidence.get("calls"), list):
         for want in evidence["calls"]:
@@ -297,3 +329,84 @@ def linked_calls(kind: str | None, evidence: Any, calls: Iterable[Mapping[str, A
             if hit is not None and hit not in seqs:
                 seqs.append(hit)
     return seqs
+
+
+def _rows_changed(call: Mapping[str, Any]) -> Mapping[str, Any]:
+    changed = call.get("changed")
+    rows = changed.get("rows") if isinstance(changed, Mapping) else None
+    return rows if isinstance(rows, Mapping) else {}
+
+
+def _files_changed(call: Mapping[str, Any]) -> list[Any]:
+    changed = call.get("changed")
+    files = changed.get("files") if isinstance(changed, Mapping) else None
+    return files if isinstance(files, list) else []
+
+
+def _row_key(row: Any, key: Any) -> Any:
+    if not isinstance(row, Mapping):
+        return None
+    if isinstance(key, str) and key in row:
+        return row[key]
+    return next(iter(row.values()), None)  # a store row's first column is its key
+
+
+def _changed_links(evidence: Mapping[str, Any], calls: list[Mapping[str, Any]]) -> list[int]:
+    """A ``changed`` check: the calls that changed its unexpected or deleted rows, or a
+    row it expected changed (a change not made: any call that changed the table, when
+    the expected row names no key)."""
+    wanted: dict[str, list[Any] | None] = {}  # table -> keys; None: any row of it
+    for table, t in (evidence.get("tables") or {}).items():
+        if not isinstance(t, Mapping) or t.get("passed"):
+            continue
+        key = t.get("key")
+        keys = [_row_key(r, key) for r in t.get("unexpected") or []]
+        keys += list(t.get("deleted") or [])
+        whole = False
+        for want in t.get("not_found") or []:
+            if isinstance(want, Mapping) and isinstance(key, str) and key in want:
+                keys.append(want[key])
+            else:
+                whole = True
+        wanted[str(table)] = None if whole else [k for k in keys if k is not None]
+    seqs = []
+    for call in calls:
+        rows = _rows_changed(call)
+        for table, which in wanted.items():
+            made = rows.get(table)
+            if isinstance(made, list) and made and (which is None or any(k in which for k in made)):
+                seqs.append(call["seq"])
+                break
+    return seqs
+
+
+def _workspace_path(path: str) -> str:
+    if path == "/work" or path.startswith("/work/"):
+        path = path[len("/work") :].lstrip("/") or "."
+    return posixpath.normpath(path)
+
+
+def state_links(evidence: Mapping[str, Any], calls: Iterable[Mapping[str, Any]]) -> list[int]:
+    """The seqs of the tool calls a state check's verdict rests on, in order, from what
+    each call recorded it changed: for a ``changed`` check, the calls that changed its
+    unexpected or deleted rows or the rows it expected changed; for a ``query``, the
+    calls that changed a table the query names; for a ``file`` check, the calls that
+    wrote that file. Empty when the calls recorded no changes (older traces)."""
+    calls = list(calls)
+    if "expected_changed" in evidence:
+        return _changed_links(evidence, calls)
+    query = evidence.get("query")
+    if isinstance(query, str):
+        named = {
+            w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)
+        }  # the tables it names, among other words
+        return [c["seq"] for c in calls if any(str(t).lower() in named for t in _rows_changed(c))]
+    path = evidence.get("file")
+    if isinstance(path, str):
+        want = _workspace_path(path)
+        return [
+            c["seq"]
+            for c in calls
+            if any(isinstance(f, str) and _workspace_path(f) == want for f in _files_changed(c))
+        ]
+    return []

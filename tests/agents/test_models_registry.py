@@ -124,6 +124,7 @@ def test_the_package_exports_exactly_its_public_names():
         "NullModel",
         "OpenAIModel",
         "OracleModel",
+        "Price",
         "Purpose",
         "ReplayModel",
         "ResponseLike",

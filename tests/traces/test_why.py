@@ -392,13 +392,14 @@ def test_failed_checks_link_to_their_events_marked_in_timeline_and_tree(browser,
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     with ViewerServer(_linked_db(tmp_path), port=0) as srv:
-        page.goto(srv.url + "#/episode/e")
+        page.goto(srv.url + "#/episode/e?view=timeline")
         expect(page.locator("#timeline .row.check-linked")).to_have_count(3)
         expect(page.locator('#timeline .row[data-seq="2"] .check-mark')).to_have_text(
             "✗ no-refund, refund-9, look-first"
         )
         links = page.locator("#checks a.check-event")
         expect(links).to_have_count(5)
+        page.click("#checklist-details > summary")  # the full checklist
         links.first.click()
         expect(page.locator('#timeline .row.selected[data-seq="2"]')).to_have_count(1)
         page.goto(srv.url + "#/episode/e?view=tree")
@@ -406,3 +407,17 @@ def test_failed_checks_link_to_their_events_marked_in_timeline_and_tree(browser,
         expect(page.locator("#tree .check-mark")).to_have_count(3)
     page.close()
     assert not errors, errors
+
+
+def test_a_called_check_says_the_count_it_expected():
+    def said(low, high, found, of_tool=None):
+        ev = {"tool": "refund_order", "min_times": low, "max_times": high}
+        ev |= {"matching_calls": found, "calls_of_tool": found if of_tool is None else of_tool}
+        return evidence_sentence("called", ev | {"calls": []})
+
+    assert said(1, None, 0) == "expected at least 1 matching call of refund_order, found 0"
+    assert said(2, 2, 1, 3) == (
+        "expected exactly 2 matching calls of refund_order, found 1 (3 calls of the tool in all)"
+    )
+    assert said(0, 1, 2) == "expected at most 1 matching call of refund_order, found 2"
+    assert said(1, 3, 0) == "expected between 1 and 3 matching calls of refund_order, found 0"

@@ -17,9 +17,10 @@ from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
 from sandlot.agents.running.runner import open_store
 from sandlot.environments.base import get_environment_class
-from sandlot.environments.checklist import score_episode
+from sandlot.environments.checklist import Verdict, score_episode
 from sandlot.environments.tasks import Task
 from sandlot.environments.trajectory import decide_outcome, is_success
+from sandlot.traces.why import evidence_sentence, failed_checks, why
 
 __all__ = ["RescoredEpisode", "rescore"]
 
@@ -35,6 +36,10 @@ class RescoredEpisode:
     old_outcome: str | None = None
     new_outcome: str | None = None
     unchecked: list[tuple[str, str]] = field(default_factory=list)  # (item id, why)
+    # when it does not pass: (item id, evidence as a sentence) of each failed check
+    # (the required ones, or every failed one when no required one failed)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    why: str = ""  # why it does not pass, in one phrase (sandlot.traces.why)
 
 
 async def rescore(
@@ -85,11 +90,24 @@ async def rescore(
                     if v.passed is None
                 ],
             )
+            if not item.new_success:
+                item.why = why(outcome, stored.trajectory.error, report.verdicts)
+                item.failed = _failed(report.verdicts)
             out.append(item)
             if write:
                 store.replace_checks(row["id"], [v.as_row() for v in report.verdicts])
                 store.update_episode(row["id"], score=report.score, outcome=outcome)
     return out
+
+
+def _failed(verdicts: list[Verdict]) -> list[tuple[str, str]]:
+    """(item id, evidence sentence) of the checks :func:`failed_checks` names."""
+    ids = set(failed_checks(verdicts))
+    return [
+        (v.item_id, evidence_sentence(v.kind, v.evidence, v.passed) or "failed")
+        for v in verdicts
+        if v.item_id in ids and v.passed is False
+    ]
 
 
 def _snapshot(text: Any) -> dict[str, Any] | None:

@@ -144,6 +144,9 @@ class EpisodeRuntime:
         record.prompt_tokens = response.usage.prompt_tokens
         record.completion_tokens = response.usage.completion_tokens
         record.model = response.model or self.model.name
+        price = self.model.price_for(request)
+        if price is not None:
+            record.cost_usd = price.cost(response.usage)
         if response.notes:  # what had to be cleaned to read the reply
             span.set(notes=response.notes)
         span.end(**_model_result(record))
@@ -180,6 +183,9 @@ class EpisodeRuntime:
             seq=seq,
             ends_episode=ends_episode(outcome),
         )
+        # asked after every call, recorded or not, so a world that tracks its writes
+        # stays in step when a resume re-runs calls to restore it
+        made.changed = self.environment.call_changes(made)
         if seq is None:
             return made
         payload = tool_call_payload(made)
@@ -217,6 +223,7 @@ def _model_result(call: ModelCallRecord) -> dict[str, Any]:
         "usage": {"prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens},
         "latency": call.latency,
         "model": call.model,
+        **({"cost_usd": call.cost_usd} if call.cost_usd is not None else {}),
     }
 
 
@@ -238,6 +245,7 @@ def tool_call_payload(call: ToolCallRecord) -> dict[str, Any]:
         "offered": call.offered,
         "step_index": call.step_index,
         **({"ends_episode": call.ends_episode} if call.ends_episode is not None else {}),
+        **({"changed": call.changed} if call.changed else {}),
     }
 
 

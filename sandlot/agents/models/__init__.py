@@ -14,6 +14,7 @@ from sandlot.agents.models.base import (
     ModelError,
     ModelRequest,
     ModelResponse,
+    Price,
     Purpose,
     Usage,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "NullModel",
     "OpenAIModel",
     "OracleModel",
+    "Price",
     "Purpose",
     "ReplayModel",
     "ResponseLike",

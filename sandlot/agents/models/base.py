@@ -10,6 +10,7 @@ from sandlot.environments.model import (
     ModelError,
     ModelRequest,
     ModelResponse,
+    Price,
     Purpose,
     Usage,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "ModelError",
     "ModelRequest",
     "ModelResponse",
+    "Price",
     "Purpose",
     "Usage",
 ]

@@ -231,6 +231,7 @@ class OpenAIModel(Model):
             "max_tokens": self.max_tokens,
             "seed": self.seed,
             "tool_calls": self.tool_calls,
+            **self.describe_price(),
         }
 
 

@@ -147,4 +147,9 @@ class ReplayModel(Model):
 
     def describe(self) -> dict[str, Any]:
         counts = {purpose: len(items) for purpose, items in self.recorded.items()}
-        return {"name": self.name, "kind": type(self).__name__, "recorded": counts}
+        return {
+            "name": self.name,
+            "kind": type(self).__name__,
+            "recorded": counts,
+            **self.describe_price(),
+        }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandlot.agents.models.base import Model, ModelRequest, ModelResponse
+from sandlot.agents.models.base import Model, ModelRequest, ModelResponse, Price
 from sandlot.environments.tasks import Task
 
 __all__ = ["RoutedModel"]
@@ -27,6 +27,11 @@ class RoutedModel(Model):
 
     def _for(self, request: ModelRequest) -> Model:
         return self.planner if request.purpose == "plan" else self.executor
+
+    def price_for(self, request: ModelRequest) -> Price | None:
+        """The price of the role's model (this model's own ``price`` when that has
+        none)."""
+        return self._for(request).price_for(request) or self.price
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         return await self._for(request).complete(request)

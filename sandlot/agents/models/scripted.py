@@ -198,4 +198,9 @@ class ScriptedModel(Model):
 
     def describe(self) -> dict[str, Any]:
         kind = "function" if callable(self._script) else f"list of {len(self._script)}"
-        return {"name": self.name, "kind": type(self).__name__, "script": kind}
+        return {
+            "name": self.name,
+            "kind": type(self).__name__,
+            "script": kind,
+            **self.describe_price(),
+        }

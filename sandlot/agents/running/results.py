@@ -87,6 +87,11 @@ class EpisodeResult:
         return self.prompt_tokens + self.completion_tokens
 
     @property
+    def cost(self) -> float | None:
+        """USD its model calls cost, or None when the model had no price."""
+        return self.trajectory.cost
+
+    @property
     def model_time(self) -> float:
         """Seconds inside model calls."""
         return sum(m.latency for m in self.trajectory.model_calls)
@@ -111,6 +116,7 @@ class EpisodeResult:
             "model_calls": self.model_calls,
             "tool_calls": self.tool_calls,
             "duration": self.duration,
+            "cost": self.cost,
         }
 
 

@@ -292,6 +292,7 @@ def _finish(store: TraceStore, result: EpisodeResult, snapshot: dict[str, Any] |
         final_state=snapshot,
         sandbox_backend=result.sandbox_backend,
         duration=result.duration,
+        cost=result.cost,
     )
 
 

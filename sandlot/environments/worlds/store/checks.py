@@ -26,6 +26,7 @@ __all__ = [
     "StoreInitialState",
     "StoreStateCheck",
     "Tables",
+    "changed_keys",
     "changed_rows",
     "evaluate_changed",
     "read_tables",
@@ -144,6 +145,17 @@ def changed_rows(before: Tables, after: Tables) -> dict[str, dict[str, Any]]:
     return out
 
 
+def changed_keys(before: Tables, after: Tables) -> dict[str, list[Any]]:
+    """``{table: [key, ...]}``: the keys of the rows inserted, updated or deleted from
+    ``before`` to ``after``, for each table that differs."""
+    out: dict[str, list[Any]] = {}
+    for table, found in changed_rows(before, after).items():
+        keys = [next(iter(row.values())) for row in found["changed"]] + found["deleted"]
+        if keys:
+            out[table] = keys
+    return out
+
+
 def _matches(row: dict[str, Any], expected: dict[str, Any]) -> bool:
     return all(k in row and values_equal(row[k], v) for k, v in expected.items())
 
@@ -169,6 +181,7 @@ def evaluate_changed(
         passed &= ok
         evidence["tables"][table] = {
             "passed": ok,
+            "key": TABLE_COLUMNS[table][0],  # the column a row is known by
             "changed": found["changed"][:EVIDENCE_ROWS],
             "not_found": missing[:EVIDENCE_ROWS],
             "unexpected": left[:EVIDENCE_ROWS],

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from sandlot.environments.base import Environment
 from sandlot.environments.tasks import StateCheck, Task
+from sandlot.environments.trajectory import ToolCallRecord
 from sandlot.environments.worlds.store import (
     tools_handoff,
     tools_lookup,
@@ -21,6 +22,7 @@ from sandlot.environments.worlds.store.checks import (
     StoreInitialState,
     StoreStateCheck,
     Tables,
+    changed_keys,
     changed_rows,
     evaluate_changed,
     read_tables,
@@ -123,6 +125,10 @@ class StoreEnvironment(Environment[StoreState, StoreInitialState, StoreStateChec
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._baseline: Tables = {}  # the tables right after reset, for `changed` checks
+        # the tables as the last tool call left them, and the connection's write count
+        # then: a call that wrote nothing costs one attribute read (call_changes)
+        self._seen: Tables = {}
+        self._seen_writes = 0
 
     @classmethod
     def default_toolset(cls) -> Toolset:
@@ -151,6 +157,7 @@ class StoreEnvironment(Environment[StoreState, StoreInitialState, StoreStateChec
         self.task = task
         self.state = StoreState(conn=conn, today=initial.today)
         self._baseline = read_tables(conn)
+        self._seen, self._seen_writes = self._baseline, conn.total_changes
 
     async def check_state(self, check: StoreStateCheck) -> tuple[bool, Any]:
         try:
@@ -163,6 +170,20 @@ class StoreEnvironment(Environment[StoreState, StoreInitialState, StoreStateChec
                     changed_rows(self._baseline, read_tables(self.state.conn)), check
                 )
             return evaluate_query(self.state.conn, check)
+
+    def call_changes(self, call: ToolCallRecord) -> dict[str, Any] | None:
+        """``{"rows": {table: [key, ...]}}``: the rows the last tool call inserted, updated
+        or deleted (the tables are read again only when SQLite counted a write)."""
+        if self.state is None:
+            return None
+        with self.state.lock:
+            writes = self.state.conn.total_changes
+            if writes == self._seen_writes:
+                return None
+            tables = read_tables(self.state.conn)
+        keys = changed_keys(self._seen, tables)
+        self._seen, self._seen_writes = tables, writes
+        return {"rows": keys} if keys else None
 
     def snapshot(self) -> dict[str, Any]:
         with self.state.lock:

@@ -15,6 +15,7 @@ from sandlot.environments.base import Environment
 from sandlot.environments.sandbox.base import SandboxLimits
 from sandlot.environments.sandbox.factory import make_sandbox
 from sandlot.environments.tasks import Task
+from sandlot.environments.trajectory import ToolCallRecord
 from sandlot.environments.worlds.workspace import tools
 from sandlot.environments.worlds.workspace.checks import (
     WorkspaceInitialState,
@@ -22,6 +23,7 @@ from sandlot.environments.worlds.workspace.checks import (
     check_problem,
     command_verdict,
     file_verdict,
+    inside_workspace,
     workspace_relative,
 )
 from sandlot.environments.worlds.workspace.snapshot import capture_snapshot, snapshot_file
@@ -153,6 +155,16 @@ class WorkspaceEnvironment(Environment[None, WorkspaceInitialState, WorkspaceSta
             return file_verdict(check.file, data.decode("utf-8", errors="replace"), check)
         except Exception as exc:  # the sandbox failed: the item fails with the reason
             return False, {"error": f"the check could not run: {type(exc).__name__}: {exc}"}
+
+    def call_changes(self, call: ToolCallRecord) -> dict[str, Any] | None:
+        """``{"files": [path]}`` for a write_file call that succeeded (its path argument,
+        relative to /work); None for other calls: what run_shell or run_python wrote is
+        not known without reading the files again, which is not done per call."""
+        if call.name != "write_file" or not call.ok or not isinstance(call.arguments, dict):
+            return None
+        path = call.arguments.get("path")
+        rel = inside_workspace(path) if isinstance(path, str) else None
+        return {"files": [rel]} if rel is not None else None
 
     async def snapshot_async(self) -> dict[str, Any]:
         """Read the text files of the workspace (the runner stores this after scoring and
