@@ -207,6 +207,11 @@ API = [
         "api/episodes/huge/children?parent=0",
     ),
     ("50,000-event episode: replay moves (all)", "api/episodes/huge/steps"),
+    ("50,000-event episode: conversation, first page", "api/episodes/huge/conversation"),
+    (
+        "50,000-event episode: conversation, page at event 30,000",
+        "api/episodes/huge/conversation?offset=30000",
+    ),
     ("compare two 50,000-event episodes", "api/compare/huge/huge2"),
     ("search: a hit", "api/search?q=huge-task"),
     ("search: no hit (scans every payload)", "api/search?q=zzzz-not-there"),
@@ -234,7 +239,21 @@ def _pages(server: ViewerServer, export: Path) -> None:
         timed("runs list", visit("#/"), "#runs tbody tr")
         timed("10,000-episode run (table shown)", visit("#/run/big-run"), "#episodes tbody tr")
         timed("10,000-episode run (plots drawn)", lambda: None, "#plots svg rect.bar")
-        timed("50,000-event episode (timeline shown)", visit("#/episode/huge"), "#timeline .event")
+        timed(
+            "50,000-event episode (conversation shown)",
+            visit("#/episode/huge"),
+            "#conversation .turn-assistant",
+        )
+        timed(
+            "  conversation: show more",
+            lambda: page.click("#conversation-more"),
+            "#conversation .turn-assistant >> nth=40",
+        )
+        timed(
+            "50,000-event episode (timeline shown)",
+            visit("#/episode/huge?view=timeline"),
+            "#timeline .event",
+        )
         timed(
             "  scroll to the last event",
             lambda: page.eval_on_selector("#timeline", "b => { b.scrollTop = b.scrollHeight; }"),
@@ -270,8 +289,9 @@ def _pages(server: ViewerServer, export: Path) -> None:
         timed(
             "export of the 50,000-event episode from file://",
             visit(export.as_uri()),
-            "#timeline .event",
+            "#conversation .turn-assistant",
         )
+        timed("  export: timeline tab", lambda: page.click("#tab-timeline"), "#timeline .event")
         browser.close()
 
 

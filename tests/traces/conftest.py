@@ -18,7 +18,7 @@ import pytest
 
 from sandlot.traces.schema import SCHEMA_SQL
 
-__all__ = ["CHROMIUM", "XSS", "TraceBuilder", "build_viewer_db"]
+__all__ = ["CHROMIUM", "XSS", "TraceBuilder", "assert_nothing_ran", "build_viewer_db", "open_page"]
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -444,3 +444,48 @@ def browser() -> Iterator[Any]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(shared_viewer_db: Path) -> Iterator[Any]:
+    """A viewer server on the shared database, one per test module."""
+    from sandlot.traces.viewer.server import ViewerServer
+
+    with ViewerServer(shared_viewer_db, port=0) as srv:
+        yield srv
+
+
+def open_page(browser: Any, *, bypass_csp: bool = False) -> tuple[Any, list[str]]:
+    """A page and the list its script errors, dialogs and CSP violations go to."""
+    page = browser.new_page(viewport={"width": 1300, "height": 900}, bypass_csp=bypass_csp)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console: {m.text}")
+            if m.type == "error" or "Content Security Policy" in m.text
+            else None
+        ),
+    )
+    return page, problems
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page under the server's CSP; any script error, dialog or CSP violation
+    fails the test."""
+    page, problems = open_page(browser)
+    yield page
+    page.close()
+    assert not problems, problems
+
+
+def assert_nothing_ran(page: Any) -> None:
+    """Nothing from hostile trace content ran, and every link is an in-page route."""
+    assert page.evaluate("window.__xss") is None
+    assert page.title() != "pwned"
+    hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href') || '')")
+    assert not [h for h in hrefs if not h.startswith("#")], hrefs  # only in-page routes
+    assert page.locator("#app script, #app img, #app iframe, #app object").count() == 0

@@ -16,55 +16,14 @@ except ImportError:  # the browser fixture skips, or fails under CI, with the re
 
 from sandlot.traces.viewer.export import export_episode_html
 from sandlot.traces.viewer.server import ViewerServer
-from tests.traces.conftest import XSS, TraceBuilder
+from tests.traces.conftest import XSS, TraceBuilder, assert_nothing_ran, open_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(shared_viewer_db):
-    with ViewerServer(shared_viewer_db, port=0) as srv:
-        yield srv
-
-
-def _open_page(browser, *, bypass_csp: bool = False):
-    """A page and the list its script errors, dialogs and CSP violations go to."""
-    page = browser.new_page(viewport={"width": 1300, "height": 900}, bypass_csp=bypass_csp)
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(f"console: {m.text}")
-            if m.type == "error" or "Content Security Policy" in m.text
-            else None
-        ),
-    )
-    return page, problems
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh page under the server's CSP; any script error, dialog or CSP violation
-    fails the test."""
-    page, problems = _open_page(browser)
-    yield page
-    page.close()
-    assert not problems, problems
 
 
 def _counter_is(page, text: str) -> None:
     # expect() polls without eval, which the CSP (rightly) forbids in the page.
     expect(page.locator("#step-counter")).to_contain_text(text)
-
-
-def _assert_nothing_ran(page) -> None:
-    assert page.evaluate("window.__xss") is None
-    assert page.title() != "pwned"
-    hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href') || '')")
-    assert not [h for h in hrefs if not h.startswith("#")], hrefs  # only in-page routes
-    assert page.locator("#app script, #app img, #app iframe, #app object").count() == 0
 
 
 def test_runs_page_lists_each_run_with_its_figures(server, page):
@@ -114,7 +73,7 @@ def test_run_page_draws_four_plots_as_svg(server, page):
 
 
 def test_timeline_shows_events_and_the_inspector_shows_a_tool_call(server, page):
-    page.goto(server.url + "#/episode/ep-a")
+    page.goto(server.url + "#/episode/ep-a?view=timeline")
     page.wait_for_selector("#timeline .event[data-seq='13']")
     assert page.locator("#timeline .event").count() == 14
     page.click("#timeline .event[data-seq='8']")
@@ -127,7 +86,7 @@ def test_timeline_shows_events_and_the_inspector_shows_a_tool_call(server, page)
 
 
 def test_timeline_filters_by_kind(server, page):
-    page.goto(server.url + "#/episode/ep-a")
+    page.goto(server.url + "#/episode/ep-a?view=timeline")
     page.wait_for_selector("#timeline .event")
     for kind in ["answer", "check", "episode", "model_call", "node", "plan", "retrieval"]:
         box = page.locator(f".kind-filter input[value={kind}]")
@@ -247,22 +206,28 @@ def test_hostile_trace_content_renders_as_visible_text(server, page):
 
 def test_hostile_content_stays_text_even_without_the_csp(server, browser):
     # With the CSP off, only the escaping stands between a payload and the page.
-    page, problems = _open_page(browser, bypass_csp=True)
+    page, problems = open_page(browser, bypass_csp=True)
     _walk_hostile_pages(server, page)
     page.close()
     assert not problems, problems
 
 
 def _walk_hostile_pages(server, page):
-    page.goto(server.url + "#/episode/ep-a")
+    page.goto(server.url + "#/episode/ep-a")  # the conversation
+    page.wait_for_selector("#conversation .turn-answer")
+    text = page.inner_text("#conversation")
+    assert XSS["script"] in text and XSS["img"] in text and XSS["link"] in text
+    assert_nothing_ran(page)
+    page.goto(server.url + "#/episode/ep-a?view=timeline")
     page.wait_for_selector("#timeline .event[data-seq='8']")
     page.click("#timeline .event[data-seq='8']")
     page.wait_for_selector("#inspector .event-view")
+    page.click("#checklist-details > summary")
     page.click("#checks details summary >> nth=0")
     body = page.inner_text("body")
     assert XSS["script"] in body and XSS["img"] in body and XSS["link"] in body
     assert XSS["bare"] in body
-    _assert_nothing_ran(page)
+    assert_nothing_ran(page)
     page.click("#tab-replay")
     _counter_is(page, "step 1 of 8")
     page.goto(server.url + "#/episode/ep-a?view=replay&step=5")
@@ -271,9 +236,9 @@ def _walk_hostile_pages(server, page):
     page.goto(server.url + "#/search?q=" + "window.__xss")
     page.wait_for_selector("#results li")
     assert "<img src=x onerror=" in page.inner_text("#results")
-    page.goto(server.url + "#/episode/ep-c")
+    page.goto(server.url + "#/episode/ep-c?view=timeline")
     page.wait_for_selector("#timeline .event[data-seq='17']")
-    _assert_nothing_ran(page)
+    assert_nothing_ran(page)
 
 
 def test_timeline_is_windowed_on_a_large_episode(browser, tmp_path):
@@ -286,7 +251,7 @@ def test_timeline_is_windowed_on_a_large_episode(browser, tmp_path):
     db = t.close()
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     with ViewerServer(db, port=0) as srv:
-        page.goto(srv.url + "#/episode/big")
+        page.goto(srv.url + "#/episode/big?view=timeline")
         page.wait_for_selector("#timeline .event[data-seq='0']")
         assert page.locator("#timeline .event").count() < 150  # only the rows in view
         page.eval_on_selector("#timeline", "box => { box.scrollTop = box.scrollHeight; }")
@@ -300,8 +265,13 @@ def test_timeline_is_windowed_on_a_large_episode(browser, tmp_path):
 
 def test_standalone_export_renders_from_file(shared_viewer_db, browser, tmp_path):
     out = export_episode_html(shared_viewer_db, "ep-c", tmp_path / "ep-c.html")
-    page, problems = _open_page(browser)
+    page, problems = open_page(browser)
     page.goto(out.as_uri())
+    # the conversation first, answered from the embedded episode
+    page.wait_for_selector("#conversation .turn-error")
+    assert "Refund order 1002" in page.inner_text("#conversation .turn-user")
+    assert page.locator("#conversation .tool-result.tool-error").count() == 1
+    page.click("#tab-timeline")
     page.wait_for_selector("#timeline .event[data-seq='17']")
     assert "store-orders-002" in page.inner_text("h2")
     assert page.locator("#search").count() == 0
@@ -314,6 +284,6 @@ def test_standalone_export_renders_from_file(shared_viewer_db, browser, tmp_path
     _counter_is(page, "step 1 of 11")
     page.keyboard.press("ArrowRight")
     _counter_is(page, "step 2 of 11")
-    _assert_nothing_ran(page)
+    assert_nothing_ran(page)
     assert not problems, problems
     page.close()

@@ -292,7 +292,9 @@ def test_the_viewer_and_the_export_show_a_model_calls_messages(tmp_path, store_t
         with ViewerServer(db, port=0) as srv:
             for url in (f"{srv.url}#/episode/{episode_id}?seq={last['seq']}", out.as_uri()):
                 page.goto(url)
-                if url == out.as_uri():
+                if url == out.as_uri():  # opens on the conversation
+                    page.wait_for_selector("#conversation .turn-assistant")
+                    page.click("#tab-timeline")
                     page.click(f"#timeline .event[data-seq='{last['seq']}']")
                 page.wait_for_selector(f"#inspector .event-view[data-seq='{last['seq']}']")
                 inspector = page.inner_text("#inspector")

@@ -9,6 +9,7 @@ caller asks for all of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -24,7 +25,9 @@ from sandlot.traces.stats import TASK_TAGS_SQL, tags_from_rows
 from sandlot.traces.summary import SCORED_SQL, outcome_sql
 from sandlot.traces.summary import summarize as summarize_run
 from sandlot.traces.viewer.compare import compare_episodes
+from sandlot.traces.viewer.conversation import conversation
 from sandlot.traces.viewer.db import ConnectionPool
+from sandlot.traces.viewer.search_query import SearchQuery, parse_search
 from sandlot.traces.viewer.summaries import (
     PAYLOAD_LIMIT,
     STEP_FAILED_PREFIX,
@@ -34,10 +37,14 @@ from sandlot.traces.viewer.summaries import (
 )
 from sandlot.traces.why import evidence_sentence, linked_calls, why
 
-__all__ = ["MAX_PAGE", "MAX_SEARCH", "SORTABLE", "ViewerAPI", "ViewerError"]
+__all__ = ["MAX_PAGE", "MAX_SEARCH", "SORTABLE", "TRACE_B_PREFIX", "ViewerAPI", "ViewerError"]
 
 MAX_PAGE = 1000
-_LINKED_KINDS = ("called", "not_called", "order")  # checks whose evidence names tool calls
+# A run of the second trace file (``sandlot view A.db --compare-with B.db``) is named
+# ``b:RUN`` where a run of this one would be (#/runs-compare/RUN_A/b:RUN_B).
+TRACE_B_PREFIX = "b:"
+# checks whose evidence names tool calls, or (state) what the calls changed
+_LINKED_KINDS = ("called", "not_called", "order", "state")
 # Characters in a search. Escaped as JSON and for LIKE, 1,000 stay well under SQLite's
 # limit on a LIKE pattern (50,000 bytes), past which the query would fail.
 MAX_SEARCH = 1000
@@ -101,6 +108,36 @@ def _kinds_clause(kinds: list[str] | None) -> tuple[str, list[Any]]:
     return f" AND kind IN ({', '.join('?' for _ in kinds)})", list(kinds)
 
 
+def _episode_filter(
+    run_id: str,
+    *,
+    task: str | None = None,
+    status: str | None = None,
+    model: str | None = None,
+    success: str | None = None,
+    outcome: str | None = None,
+    alias: str = "",
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of a run page's filters over its episodes:
+    ``task`` matches part of the task id, ``success`` is "1" or "0"."""
+    if success not in (None, "", "0", "1"):
+        raise ViewerError(f"success must be 1 or 0, not {success!r}")
+    p = f"{alias}." if alias else ""
+    where: list[str] = [f"{p}run_id = ?"]
+    params: list[Any] = [run_id]
+    if task:
+        where.append(f"{p}task_id LIKE ? ESCAPE '\\'")
+        params.append(f"%{_like_escape(task)}%")
+    for column, value in (("status", status), ("model", model), ("o", outcome)):
+        if value:
+            where.append(f"{p}{column} = ?")
+            params.append(value)
+    if success:
+        where.append(f"coalesce({p}success, 0) = ?")
+        params.append(int(success))
+    return " AND ".join(where), params
+
+
 class ViewerAPI:
     """Every query the viewer makes, over read-only connections to ``db``.
 
@@ -108,9 +145,15 @@ class ViewerAPI:
         TraceFileError: ``db`` is missing or not a trace file.
     """
 
-    def __init__(self, db: str | Path) -> None:
+    def __init__(self, db: str | Path, *, compare_with: str | Path | None = None) -> None:
         self.path = Path(db)
         self._pool = ConnectionPool(self.path)
+        # a second trace file whose runs this one's can be compared with (read-only too)
+        try:
+            self.other = None if compare_with is None else ViewerAPI(compare_with)
+        except BaseException:
+            self._pool.close()
+            raise
         # Events a resume replaced are listed (marked) but left out of the replay and the
         # comparison; files from before the column have none.
         columns = {r["name"] for r in self._rows("PRAGMA table_info(events)")}
@@ -130,6 +173,8 @@ class ViewerAPI:
 
     def close(self) -> None:
         self._pool.close()
+        if self.other is not None:
+            self.other.close()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._pool.connection() as conn:
@@ -147,6 +192,9 @@ class ViewerAPI:
     _RUN_SQL = (
         "SELECT r.id, r.started, r.ended, r.status, r.model, r.agent, r.kind, r.parent_run, "
         "r.n_tasks, r.epochs, count(e.id) AS episodes, sum(e.o = 'error') AS errors, "
+        # progress of a run in progress: N = tasks x epochs, n = episodes that ended
+        "r.n_tasks * coalesce(r.epochs, 1) AS expected, sum(e.o IS NOT NULL) AS finished, "
+        "sum(e.o IS NOT NULL AND e.o != 'passed') AS not_passed, "
         "sum(e.o = 'interrupted') AS interrupted, "
         f"sum(e.o IN {SCORED_SQL}) AS scored, "
         f"avg(CASE WHEN e.o IN {SCORED_SQL} THEN e.o = 'passed' END) AS success_rate, "
@@ -194,22 +242,10 @@ class ViewerAPI:
         """
         if sort not in SORTABLE:
             raise ViewerError(f"cannot sort episodes by {sort!r}; use one of {', '.join(SORTABLE)}")
-        if success not in (None, "", "0", "1"):
-            raise ViewerError(f"success must be 1 or 0, not {success!r}")
         limit, offset = _page(limit, offset)
-        where: list[str] = ["run_id = ?"]
-        params: list[Any] = [run_id]
-        if task:
-            where.append("task_id LIKE ? ESCAPE '\\'")
-            params.append(f"%{_like_escape(task)}%")
-        for column, value in (("status", status), ("model", model), ("o", outcome)):
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if success:
-            where.append("coalesce(success, 0) = ?")
-            params.append(int(success))
-        clause = " AND ".join(where)
+        clause, params = _episode_filter(
+            run_id, task=task, status=status, model=model, success=success, outcome=outcome
+        )
         order = f"{sort} {'DESC' if desc else 'ASC'} NULLS LAST, rowid"
         total = self._value(f"SELECT count(*) FROM {self._episodes} WHERE {clause}", params)
         rows = self._rows(
@@ -251,32 +287,51 @@ class ViewerAPI:
         for r in rows:
             r["why"] = why(r["outcome"], r.get("error"), checks.get(r["id"], ()))
 
-    def stats(self, run_id: str, *, max_points: int = 20_000) -> dict[str, Any]:
-        """What the run's plots need: scores, success per task, call durations."""
+    def stats(
+        self,
+        run_id: str,
+        *,
+        max_points: int = 20_000,
+        task: str | None = None,
+        status: str | None = None,
+        model: str | None = None,
+        success: str | None = None,
+        outcome: str | None = None,
+    ) -> dict[str, Any]:
+        """What the run's plots need: scores, success per task, call durations — over
+        the episodes that the run page's filters (``task``, ``status``, ``model``,
+        ``success``, ``outcome``, as in :meth:`episodes`) keep; the ``summary``
+        statistics are the whole run's."""
+        filters: dict[str, Any] = {"task": task, "status": status, "model": model}
+        filters |= {"success": success, "outcome": outcome}
+        clause, params = _episode_filter(run_id, **filters)
         scores = [
             r["score"]
             for r in self._rows(
-                f"SELECT score FROM {self._episodes} WHERE run_id = ? AND score IS NOT NULL "
+                f"SELECT score FROM {self._episodes} WHERE {clause} AND score IS NOT NULL "
                 f"AND o IN {SCORED_SQL}",
-                (run_id,),
+                params,
             )
         ]
         per_task = self._rows(
             f"SELECT task_id, avg(CASE WHEN o IN {SCORED_SQL} THEN o = 'passed' END) "
             f"AS success_rate, avg(CASE WHEN o IN {SCORED_SQL} THEN score END) AS mean_score, "
-            f"count(*) AS n FROM {self._episodes} WHERE run_id = ? GROUP BY task_id "
+            f"count(*) AS n FROM {self._episodes} WHERE {clause} GROUP BY task_id "
             "ORDER BY task_id LIMIT 500",
-            (run_id,),
+            params,
         )
+        e_clause, e_params = _episode_filter(run_id, alias="e", **filters)
+        filtered = e_clause != "e.run_id = ?"
+        episodes = self._episodes if filtered else "episodes"
         # Durations come from the events' own column: reading a latency out of every
         # model call's JSON would parse megabytes of messages for one number each.
         latency = {
             kind: [
                 round(r["duration"], 5)
                 for r in self._rows(
-                    "SELECT v.duration FROM episodes e JOIN events v ON v.episode_id = e.id "
-                    "WHERE e.run_id = ? AND v.kind = ? AND v.duration IS NOT NULL LIMIT ?",
-                    (run_id, kind, max_points),
+                    f"SELECT v.duration FROM {episodes} e JOIN events v ON v.episode_id = e.id "
+                    f"WHERE {e_clause} AND v.kind = ? AND v.duration IS NOT NULL LIMIT ?",
+                    (*e_params, kind, max_points),
                 )
             ]
             for kind in ("model_call", "tool_call")
@@ -307,6 +362,34 @@ class ViewerAPI:
         full = summarize_run(eps, run_id=run_id, epochs=epochs, tags=tags)
         keys = ("success_rate", "mean_score", "scored", "errors", "interrupted", "by_tag")
         return {"epochs": epochs} | {k: full[k] for k in (*keys, *self._STAT_KEYS)}
+
+    def next_failed(self, run_id: str | None, after: str | None = None) -> dict[str, Any]:
+        """The run's next episode (in the order they started) whose outcome is not
+        passed, after episode ``after`` (None: from the start), wrapping around to the
+        first: ``{"id"}``, None when there is none. Running episodes are skipped.
+        ``run_id`` None: the run of episode ``after``."""
+        if run_id is None:
+            run_id = self._value("SELECT run_id FROM episodes WHERE id = ?", (after,))
+            if run_id is None:
+                return {"id": None}
+        base = (
+            f"SELECT id FROM {self._episodes} WHERE run_id = ? AND o IS NOT NULL AND o != 'passed'"
+        )
+        order = " ORDER BY coalesce(started, 0), id LIMIT 1"
+        found = None
+        if after is not None:
+            mark = self._value(
+                "SELECT coalesce(started, 0) FROM episodes WHERE id = ? AND run_id = ?",
+                (after, run_id),
+            )
+            if mark is not None:
+                found = self._value(
+                    base + " AND (coalesce(started, 0), id) > (?, ?)" + order,
+                    (run_id, mark, after),
+                )
+        if found is None:
+            found = self._value(base + order, (run_id,))
+        return {"id": found}
 
     # --- one episode -----------------------------------------------------------------
 
@@ -361,13 +444,15 @@ class ViewerAPI:
         calls = self._rows(
             "SELECT seq, name, CASE WHEN json_valid(payload) THEN "
             "json_extract(payload, '$.arguments') END AS arguments, CASE WHEN "
-            "json_valid(payload) THEN json_extract(payload, '$.ok') END AS ok FROM events "
+            "json_valid(payload) THEN json_extract(payload, '$.ok') END AS ok, CASE WHEN "
+            "json_valid(payload) THEN json_extract(payload, '$.changed') END AS changed FROM events "
             f"WHERE episode_id = ? AND kind = 'tool_call'{self._live} ORDER BY seq",
             (episode_id,),
         )
         for call in calls:
-            if isinstance(call["arguments"], str):
-                call["arguments"] = loads(call["arguments"])
+            for key in ("arguments", "changed"):
+                if isinstance(call[key], str):
+                    call[key] = loads(call[key])
         for check in failed:
             check["events"] = linked_calls(check["kind"], check["evidence"], calls)
 
@@ -412,6 +497,25 @@ class ViewerAPI:
             (episode_id, seq, *params),
         )
 
+    def next_error(
+        self, episode_id: str, after: int, *, kinds: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The first event after ``after`` (a seq; -1: from the start) whose status is
+        error (a failed tool or model call, an error event), among ``kinds``, wrapping
+        around to the first: ``{"seq", "index"}`` (its place in that timeline), both
+        None when the episode has none."""
+        extra, params = _kinds_clause(kinds)
+        sql = (
+            f"SELECT seq FROM events WHERE episode_id = ? AND seq > ?{extra} "
+            f"AND ({_STATUS_SQL}) = 'error' ORDER BY seq LIMIT 1"
+        )
+        seq = self._value(sql, (episode_id, after, *params))
+        if seq is None and after >= 0:
+            seq = self._value(sql, (episode_id, -1, *params))
+        if seq is None:
+            return {"seq": None, "index": None}
+        return {"seq": seq, "index": self.position(episode_id, seq, kinds=kinds)}
+
     def event(self, episode_id: str, seq: int, *, full: bool = False) -> dict[str, Any] | None:
         """One event with its payload. Strings over ``PAYLOAD_LIMIT`` characters are cut
         (``cut`` says how many) unless ``full``; lists and objects nested deeper than
@@ -454,6 +558,19 @@ class ViewerAPI:
         except sqlite3.OperationalError:  # a trace from before the messages table
             return {}
         return {str(n): m for n, m in stored.items()}
+
+    def conversation(
+        self, episode_id: str, *, offset: int = 0, limit: int | None = 100
+    ) -> dict[str, Any] | None:
+        """A page of the episode read as a conversation: system prompt, instruction, each
+        model turn with its tool calls and their results (see
+        ``sandlot.traces.viewer.conversation``); ``limit`` None gives every turn (an
+        export). None when there is no such episode."""
+        if limit is not None:
+            limit, offset = _page(limit, offset)
+        elif offset < 0:
+            raise ViewerError(f"offset must be >= 0 (got {offset})")
+        return conversation(self._rows, episode_id, offset=offset, limit=limit, live=self._live)
 
     def children(
         self, episode_id: str, parent: int | None, *, offset: int = 0, limit: int = 200
@@ -526,14 +643,33 @@ class ViewerAPI:
         with self._pool.connection() as conn:
             return compare_episodes(conn, a, b, window=window, live=self._live)
 
+    def trace_b(self) -> dict[str, Any] | None:
+        """The second trace file (``compare_with``): its file name and its runs, newest
+        first, as :meth:`runs` lists them; None when the viewer has none."""
+        if self.other is None:
+            return None
+        return {"name": self.other.path.name, "runs": self.other.runs()}
+
     def compare_runs(self, a: str, b: str) -> dict[str, Any] | None:
-        """Two runs of this trace task by task: flipped tasks, the paired tests, per-tag,
-        token and time deltas (``sandlot.traces.runs_compare``); None if either is
-        missing."""
-        with TraceReader(self.path) as reader:
-            if reader.run(a) is None or reader.run(b) is None:
+        """Two runs task by task: flipped tasks, the paired tests, per-tag, token, time
+        and cost deltas (``sandlot.traces.runs_compare``); None if either is missing.
+        ``a`` is a run of this trace; ``b`` too, or ``b:RUN`` a run of the second trace
+        (``compare_with``). The files are named, never given as paths (``db_a``,
+        ``db_b``)."""
+        other = self
+        if b.startswith(TRACE_B_PREFIX):
+            if self.other is None:
                 return None
-            return compare_runs(reader, a, reader, b).to_dict()
+            other, b = self.other, b[len(TRACE_B_PREFIX) :]
+        with contextlib.ExitStack() as stack:
+            reader_a = stack.enter_context(TraceReader(self.path))
+            reader_b = reader_a if other is self else stack.enter_context(TraceReader(other.path))
+            if reader_a.run(a) is None or reader_b.run(b) is None:
+                return None
+            out = compare_runs(reader_a, a, reader_b, b).to_dict()
+        out["db_a"], out["db_b"] = self.path.name, other.path.name
+        out["b_in_trace_b"] = other is not self
+        return out
 
     # --- search ----------------------------------------------------------------------
 
@@ -544,12 +680,20 @@ class ViewerAPI:
         run_id: str | None = None,
         kind: str | None = None,
         limit: int = 50,
+        tool: str | None = None,
+        args: str | None = None,
+        failed: str | None = None,
     ) -> dict[str, Any]:
-        """Events whose payload or name contains ``query`` (case-insensitive for ASCII).
+        """Events whose payload or name contains ``query``'s text (case-insensitive for
+        ASCII), narrowed by its ``tool:``, ``args:`` and ``failed:`` terms or the same
+        keywords (:mod:`sandlot.traces.viewer.search_query`). ``failed:`` alone lists
+        the episodes whose check of that id failed.
 
         Returns:
-            ``{"rows", "more"}``: up to ``limit`` hits with an excerpt around the match;
-            ``more`` says that there were further hits.
+            ``{"rows", "more", "groups", "query"}``: up to ``limit`` hits (each with its
+            episode's outcome and an excerpt around the match; ``seq`` None for an
+            episode found by ``failed:`` alone), ``more`` when there were further hits,
+            the hits grouped by episode in order of their first hit, and the parsed query.
 
         Raises:
             ViewerError: ``query`` is longer than MAX_SEARCH characters.
@@ -559,33 +703,83 @@ class ViewerAPI:
                 f"a search is at most {MAX_SEARCH} characters, this one has {len(query)}: "
                 "search for a shorter part of the text"
             )
-        if not query.strip():
-            return {"rows": [], "more": False}
+        parsed = parse_search(query, tool=tool, args=args, failed=failed)
+        answer: dict[str, Any] = {"rows": [], "more": False, "groups": [], "query": vars(parsed)}
+        if parsed.empty:
+            return answer
         limit = _page(limit, 0)[0]
-        # Payloads are JSON text: a quote, backslash or newline in them is escaped, so
-        # the payload is matched against the query as JSON writes it; names are plain.
-        in_json = json.dumps(query, ensure_ascii=False)[1:-1]
-        sql = (
-            "SELECT v.episode_id, v.seq, v.kind, v.name, e.task_id, e.run_id, "
-            "substr(v.payload, max(1, instr(lower(v.payload), lower(?)) - 80), 240) AS excerpt "
-            "FROM events v JOIN episodes e ON e.id = v.episode_id "
-            "WHERE (v.payload LIKE ? ESCAPE '\\' OR v.name LIKE ? ESCAPE '\\')"
-        )
-        params: list[Any] = [
-            in_json,
-            f"%{_like_escape(in_json)}%",
-            f"%{_like_escape(query)}%",
-        ]
+        where: list[str] = []
+        params: list[Any] = []
+        if parsed.failed:
+            where.append("e.id IN (SELECT episode_id FROM checks WHERE item_id = ? AND passed = 0)")
+            params.append(parsed.failed)
         if run_id:
-            sql += " AND e.run_id = ?"
+            where.append("e.run_id = ?")
             params.append(run_id)
-        if kind:
-            sql += " AND v.kind = ?"
-            params.append(kind)
+        if parsed.events:
+            sql, front = self._event_search(parsed, kind, where, params)
+            params = front + params
+        else:
+            sql = (
+                "SELECT e.id AS episode_id, NULL AS seq, NULL AS kind, NULL AS name, e.task_id, "
+                f"e.run_id, e.o AS outcome, NULL AS excerpt FROM {self._episodes} e "
+                f"WHERE {' AND '.join(where)} ORDER BY e.started, e.id"
+            )
         rows = self._rows(sql + " LIMIT ?", (*params, limit + 1))
         for row in rows:
             row["excerpt"] = _unescape_json(row["excerpt"] or "")
-        return {"rows": rows[:limit], "more": len(rows) > limit}
+        answer["rows"], answer["more"] = rows[:limit], len(rows) > limit
+        answer["groups"] = _by_episode(answer["rows"])
+        return answer
+
+    def _event_search(
+        self, q: SearchQuery, kind: str | None, where: list[str], params: list[Any]
+    ) -> tuple[str, list[Any]]:
+        """The SQL of a search that matches events, and the parameters that come before
+        ``params`` (those of ``where``) in it."""
+        # Payloads are JSON text: a quote, backslash or newline in them is escaped, so
+        # the payload is matched against the text as JSON writes it; names are plain.
+        text_json = json.dumps(q.text, ensure_ascii=False)[1:-1]
+        needle = text_json if q.text else json.dumps(q.args or "", ensure_ascii=False)[1:-1]
+        front: list[Any] = [needle]
+        clauses: list[str] = []
+        if q.text:
+            clauses.append("(v.payload LIKE ? ESCAPE '\\' OR v.name LIKE ? ESCAPE '\\')")
+            front += [f"%{_like_escape(text_json)}%", f"%{_like_escape(q.text)}%"]
+        if q.tool:
+            clauses.append("v.kind = 'tool_call' AND v.name = ?")
+            front.append(q.tool)
+        if q.args:
+            args_json = json.dumps(q.args, ensure_ascii=False)[1:-1]
+            clauses.append(
+                "v.kind = 'tool_call' AND json_valid(v.payload) AND "
+                "(CAST(json_extract(v.payload, '$.arguments') AS TEXT) LIKE ? ESCAPE '\\' "
+                "OR json_extract(v.payload, '$.arguments_raw') LIKE ? ESCAPE '\\')"
+            )
+            front += [f"%{_like_escape(args_json)}%", f"%{_like_escape(q.args)}%"]
+        if kind:
+            where = [*where, "v.kind = ?"]
+            params.append(kind)
+        sql = (
+            "SELECT v.episode_id, v.seq, v.kind, v.name, e.task_id, e.run_id, e.o AS outcome, "
+            "substr(v.payload, max(1, instr(lower(v.payload), lower(?)) - 80), 240) AS excerpt "
+            f"FROM events v JOIN {self._episodes} e ON e.id = v.episode_id "
+            f"WHERE {' AND '.join([*clauses, *where])}"
+        )
+        return sql, front
+
+
+def _by_episode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Search hits grouped by episode, in order of each episode's first hit."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        group = groups.setdefault(
+            row["episode_id"],
+            {k: row[k] for k in ("episode_id", "task_id", "run_id", "outcome")} | {"hits": []},
+        )
+        if row["seq"] is not None:
+            group["hits"].append(row)
+    return list(groups.values())
 
 
 _JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')

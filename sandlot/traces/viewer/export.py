@@ -51,6 +51,16 @@ def embed_json(data: Any) -> str:
     return re.sub("[<>&\u2028\u2029]", lambda m: _EMBED_ESCAPES[m.group()], text)
 
 
+def _compact(value: Any) -> Any:
+    """Conversation turns without their empty fields (None, ``cut`` 0), which the page
+    reads as absent anyway (a smaller file)."""
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None and (k != "cut" or v)}
+    return value
+
+
 def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
@@ -76,6 +86,8 @@ def build_episode_html(api: ViewerAPI, episode_id: str, redactor: Redactor | Non
         "events": events,
         "payloads": payloads,
         "steps": api.steps(episode_id),
+        # the Conversation tab's turns, all of them: the page shows them a page at a time
+        "conversation": _compact((api.conversation(episode_id, limit=None) or {}).get("turns")),
         # each message once; the page resolves a model call's message_refs from these
         "messages": {
             n: cut_long_strings(m, EXPORT_STRING_LIMIT)[0]

@@ -21,7 +21,7 @@ import traceback
 from http import HTTPStatus
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandlot.traces.viewer.api import ViewerAPI, ViewerError
@@ -78,6 +78,25 @@ def _kinds(q: dict[str, list[str]]) -> list[str] | None:
     return [k for k in value.split(",") if k] if value else None
 
 
+class _Filters(TypedDict):
+    task: str | None
+    status: str | None
+    model: str | None
+    success: str | None
+    outcome: str | None
+
+
+def _filters(q: dict[str, list[str]]) -> _Filters:
+    """The run page's episode filters in a query string."""
+    return _Filters(
+        task=_one(q, "task"),
+        status=_one(q, "status"),
+        model=_one(q, "model"),
+        success=_one(q, "success"),
+        outcome=_one(q, "outcome"),
+    )
+
+
 def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
     """Answer ``GET /api/...``: the data, or None when the thing asked for is missing.
 
@@ -94,11 +113,7 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
         case ["runs", run_id, "episodes"]:
             return api.episodes(
                 run_id,
-                task=_one(q, "task"),
-                status=_one(q, "status"),
-                model=_one(q, "model"),
-                success=_one(q, "success"),
-                outcome=_one(q, "outcome"),
+                **_filters(q),
                 sort=_one(q, "sort") or "started",
                 desc=_one(q, "desc") == "1",
                 limit=_int(q, "limit", 100),
@@ -106,8 +121,12 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
             )
         case ["runs", run_a, "compare", run_b]:
             return api.compare_runs(run_a, run_b)
+        case ["trace-b"]:
+            return api.trace_b()
         case ["runs", run_id, "stats"]:
-            return api.stats(run_id)
+            return api.stats(run_id, **_filters(q))
+        case ["runs", run_id, "next-failed"]:
+            return api.next_failed(run_id, _one(q, "after") or None)
         case ["episodes", episode_id]:
             return api.episode(episode_id)
         case ["episodes", episode_id, "events"]:
@@ -131,6 +150,14 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
                 offset=_int(q, "offset", 0),
                 limit=_int(q, "limit", 200),
             )
+        case ["episodes", episode_id, "next-failed"]:
+            return api.next_failed(None, episode_id)
+        case ["episodes", episode_id, "next-error"]:
+            return api.next_error(episode_id, _int(q, "after", -1), kinds=_kinds(q))
+        case ["episodes", episode_id, "conversation"]:
+            return api.conversation(
+                episode_id, offset=_int(q, "offset", 0), limit=_int(q, "limit", 100)
+            )
         case ["episodes", episode_id, "steps"]:
             return api.steps(episode_id)
         case ["compare", a, b]:
@@ -141,6 +168,9 @@ def route(api: ViewerAPI, path: str, q: dict[str, list[str]]) -> Any:
                 run_id=_one(q, "run"),
                 kind=_one(q, "kind"),
                 limit=_int(q, "limit", 50),
+                tool=_one(q, "tool"),
+                args=_one(q, "args"),
+                failed=_one(q, "failed"),
             )
     raise KeyError(path)
 
@@ -245,10 +275,11 @@ class ViewerServer:
     Use as a context manager, or ``start()`` / ``stop()``; ``serve`` runs one in the
     foreground. ``workers`` threads answer requests; a connection that has not sent a
     whole request within ``idle_timeout`` seconds (or idles that long between requests)
-    is closed; at most ``max_connections`` are open at once.
+    is closed; at most ``max_connections`` are open at once. ``compare_with`` is a second
+    trace file whose runs the runs-compare page sets against ``db``'s (read-only too).
 
     Raises:
-        TraceFileError: ``db`` is missing or not a trace file.
+        TraceFileError: ``db`` (or ``compare_with``) is missing or not a trace file.
         OSError: the address cannot be bound (e.g. the port is taken).
     """
 
@@ -261,8 +292,9 @@ class ViewerServer:
         workers: int = 8,
         idle_timeout: float = 10.0,
         max_connections: int = 512,
+        compare_with: str | Path | None = None,
     ) -> None:
-        self.api = ViewerAPI(db)
+        self.api = ViewerAPI(db, compare_with=compare_with)
         attrs = {"api": self.api, "check_host": _is_loopback(host)}
         handler = type("Handler", (_Handler,), attrs)
         try:
@@ -303,11 +335,18 @@ class ViewerServer:
 
 
 def serve(
-    db: str | Path, host: str = "127.0.0.1", port: int = 8321, *, open_browser: bool = False
+    db: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8321,
+    *,
+    open_browser: bool = False,
+    compare_with: str | Path | None = None,
 ) -> None:
-    """Serve the viewer for ``db`` in the foreground until Ctrl-C."""
-    server = ViewerServer(db, host, port)
-    print(f"sandlot viewer on {server.url} (read-only: {db}); Ctrl-C stops it", flush=True)
+    """Serve the viewer for ``db`` in the foreground until Ctrl-C; ``compare_with``: a
+    second trace file whose runs can be compared with ``db``'s."""
+    server = ViewerServer(db, host, port, compare_with=compare_with)
+    also = f", runs compared with {compare_with}" if compare_with is not None else ""
+    print(f"sandlot viewer on {server.url} (read-only: {db}{also}); Ctrl-C stops it", flush=True)
     if not _is_loopback(host):
         print(f"warning: bound to {host}: anyone who can reach it can read the traces", flush=True)
     if open_browser:

@@ -57,10 +57,17 @@ async function pageSearch(params) {
       .map(([v, label]) => { const o = el("option", { value: v }, label); if (v === run) o.selected = true; return o; })),
     el("select", { "aria-label": "kind", onchange: (e) => go({ kind: e.target.value }) }, [["", "any kind"], ...["model_call", "tool_call", "plan", "retrieval", "check", "answer", "error"].map((k) => [k, k])]
       .map(([v, label]) => { const o = el("option", { value: v }, label); if (v === kind) o.selected = true; return o; })));
-  const list = el("ul", { id: "results", class: "results" }, hits.rows.map((h) => el("li", {},
-    el("a", { href: withQuery(route("episode", h.episode_id), { seq: h.seq }) }, `${h.task_id} · ${h.episode_id} · #${h.seq}`), " ",
-    kindBadge(h.kind), " ", el("b", {}, h.name), el("div", { class: "excerpt" }, highlighted(h.excerpt || "", q)))));
+  // Hits grouped by episode, each episode with its outcome; the free text is marked.
+  const text = (hits.query && hits.query.text) || "";
+  const list = el("ul", { id: "results", class: "results" }, (hits.groups || []).map((g) => el("li", { class: "hit-group", "data-episode": g.episode_id },
+    el("div", { class: "hit-episode" }, g.hits.length ? el("b", {}, `${g.task_id} · ${g.episode_id}`) : el("a", { href: route("episode", g.episode_id) }, `${g.task_id} · ${g.episode_id}`), " ", outcome(g.outcome),
+      el("span", { class: "muted small" }, ` · run ${g.run_id}` + (g.hits.length ? ` · ${g.hits.length} event${g.hits.length > 1 ? "s" : ""}` : ""))),
+    g.hits.length ? el("div", { class: "hits" }, g.hits.map((h) => el("div", { class: "hit" },
+      el("a", { href: withQuery(route("episode", h.episode_id), { seq: h.seq }) }, `#${h.seq}`), " ",
+      kindBadge(h.kind), " ", el("b", {}, h.name), el("div", { class: "excerpt" }, text ? highlighted(h.excerpt || "", text) : h.excerpt || "")))) : null)));
+  const found = hits.rows.length && hits.rows[0].seq === null ? "episodes" : "events";
   show(el("h2", {}, "Search"), filters,
-    el("p", { class: "muted" }, q.trim() ? `${hits.rows.length}${hits.more ? "+" : ""} events contain “${q}”` : "Type in the search box above."),
+    el("p", { class: "muted" }, q.trim() ? `${hits.rows.length}${hits.more ? "+" : ""} ${found} in ${(hits.groups || []).length} episodes match “${q}”` : "Type in the search box above."),
+    el("p", { class: "muted small" }, "Narrow with tool:NAME (calls of that tool), args:TEXT (in a tool call's arguments), failed:CHECK (episodes whose check CHECK failed)."),
     list, hits.more ? el("p", { class: "muted" }, "More events match; narrow the search by run or kind.") : null);
 }

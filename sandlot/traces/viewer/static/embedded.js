@@ -52,6 +52,13 @@ const EMBEDDED = (() => {
     const what = parts[2];
     if (what === undefined) return data.episode;
     if (what === "steps") return data.steps;
+    if (what === "conversation") {
+      // every turn is in the export (export.py): pages are slices of them
+      const turns = data.conversation || [];
+      const offset = Number(q.get("offset") || 0), limit = Number(q.get("limit") || 100);
+      const next = offset + limit < turns.length ? offset + limit : null;
+      return { total: turns.length, offset, next_offset: next, turns: turns.slice(offset, offset + limit) };
+    }
     if (what === "events" && parts.length === 4) {
       const e = bySeq.get(Number(parts[3]));
       return e ? { ...e, payload: withMessages(data.payloads[String(e.seq)]), cut: 0 } : null;

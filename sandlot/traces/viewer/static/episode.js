@@ -1,6 +1,8 @@
-// sandlot viewer: one episode — its header and checklist, the timeline (a windowed list:
-// only the rows in view exist, fetched a page at a time) and the span tree (children
-// fetched when a span is opened). Both show the picked event in the inspector.
+// sandlot viewer: one episode — a compact header and checklist, then tabs: the
+// conversation (conversation.js, the default), the timeline (a windowed list: only the
+// rows in view exist, fetched a page at a time), the span tree (children fetched when a
+// span is opened, each with its latency bar) and the replay. The timeline and the tree
+// show the picked event in the inspector.
 "use strict";
 
 const ROW_HEIGHT = 26;
@@ -19,11 +21,30 @@ function checkMark(marks, seq) {
   return items ? el("span", { class: "check-mark bad", title: "failed check: " + items.join(", ") }, "✗ " + items.join(", ")) : null;
 }
 
+const checkEventLinks = (c, epId) => (c.events || []).map((seq, i) => [i ? ", " : "",
+  el("a", { href: withQuery(route("episode", epId), { seq }), class: "check-event" }, "#" + seq)]);
+
+// One line of counts that opens the full table, and a line per failed item with its
+// evidence in a sentence, so the conversation starts high on the page.
 function checklist(checks, epId) {
-  if (!checks.length) return el("p", { class: "muted" }, "No checklist verdicts recorded.");
+  if (!checks.length) return el("p", { class: "muted checklist-line", id: "checklist-summary" }, "Checklist: no verdicts recorded.");
   const passed = checks.filter((c) => c.passed).length;
-  return el("div", {}, el("p", { class: "muted" }, `${passed} of ${checks.length} items passed`),
-    el("table", { id: "checks", class: "grid" },
+  const failed = checks.filter((c) => c.passed === 0 || c.passed === false);
+  const skipped = checks.filter((c) => c.passed === null || c.passed === undefined).length;
+  return el("div", { class: "checklist" },
+    el("details", { id: "checklist-details" }, el("summary", { id: "checklist-summary", class: "checklist-line" }, el("strong", {}, "Checklist: "),
+      `${passed} of ${checks.length} passed`, failed.length ? el("span", { class: "bad" }, ` · ${failed.length} failed`) : null,
+      skipped ? el("span", { class: "muted" }, ` · ${skipped} skipped`) : null, el("span", { class: "muted small" }, " (full table)")),
+    checkTable(checks, epId)),
+    failed.length ? el("ul", { class: "failed-checks", id: "failed-checks" }, failed.map((c) => {
+      const words = [c.description, c.sentence].filter(Boolean).join(": ");
+      return el("li", { title: words }, el("span", { class: "bad" }, "✗ "), el("b", {}, c.item_id), words ? " — " + words : "",
+        (c.events || []).length ? el("span", { class: "small" }, " · events ", checkEventLinks(c, epId)) : null);
+    })) : null);
+}
+
+function checkTable(checks, epId) {
+  return el("table", { id: "checks", class: "grid" },
       el("thead", {}, el("tr", {}, ["verdict", "item", "description", "kind", "weight", "required", "evidence"].map((h) => el("th", {}, h)))),
       el("tbody", {}, checks.map((c) => el("tr", { class: c.passed === 0 || c.passed === false ? "failed-check" : "" },
         el("td", {}, verdict(c.passed)), el("td", {}, c.item_id), el("td", {}, c.description), el("td", {}, c.kind),
@@ -31,9 +52,8 @@ function checklist(checks, epId) {
         el("td", {}, c.skipped_reason ? el("span", { class: "muted" }, "skipped: ", c.skipped_reason)
           : c.evidence === null || c.evidence === undefined ? "–"
           : [c.sentence ? el("div", { class: "evidence-sentence" }, c.sentence) : null,
-            (c.events || []).length ? el("div", { class: "check-events small" }, "events: ", c.events.map((seq, i) => [i ? ", " : "",
-              el("a", { href: withQuery(route("episode", epId), { seq }), class: "check-event" }, "#" + seq)])) : null,
-            lazyDetails("evidence", () => block(c.evidence))]))))));
+            (c.events || []).length ? el("div", { class: "check-events small" }, "events: ", checkEventLinks(c, epId)) : null,
+            lazyDetails("evidence", () => block(c.evidence))])))));
 }
 
 // Whether a replay matched its recording, and where it first differed.
@@ -44,24 +64,30 @@ function replayVerdict(r) {
   return el("p", { id: "replay-verdict", class: "bad" }, `differed from the recording${where}`, d.reason ? ": " + d.reason : "");
 }
 
+// A line that shows the start of a long text and opens to all of it.
+function oneLine(label, value, id) {
+  if (value === null || value === undefined) return el("p", { class: "ep-line", id }, el("span", { class: "muted" }, label + ": (none)"));
+  const text = pretty(value);
+  return lazyDetails([el("span", { class: "muted" }, label + ": "), el("span", { class: "clip" }, text.slice(0, 400))], () => block(text, 3000), { class: "ep-line", id });
+}
+
 function episodeHeader(ep) {
-  const rows = [el("h2", {}, "Episode ", ep.id, el("span", { class: "muted" }, " · "), ep.task_id),
-    meta(["outcome", outcome(ep.outcome, ep.end_reason)], ["ended", ep.end_reason ? String(ep.end_reason).replace(/_/g, " ") : "–"],
+  const rows = [el("h2", { class: "ep-title" }, "Episode ", ep.id, el("span", { class: "muted" }, " · "), ep.task_id),
+    el("div", { class: "ep-meta" }, meta(["outcome", outcome(ep.outcome, ep.end_reason)], ["ended", ep.end_reason ? String(ep.end_reason).replace(/_/g, " ") : null],
       ["score", fmt(ep.score)], ["plan steps", fmt(ep.steps)], ["model calls", fmt(ep.model_calls)],
       ["tool calls", fmt(ep.tool_calls) + (ep.tool_errors ? ` (${ep.tool_errors} errors)` : "")], ["tokens", fmt(ep.tokens)],
-      ["duration", secs(ep.duration)], ["events", fmt(ep.n_events)]),
-    meta(["run", EMBEDDED ? ep.run_id : el("a", { href: route("run", ep.run_id) }, ep.run_id)], ["epoch", ep.epoch], ["model", ep.model],
-      ["agent", ep.agent], ["environment", ep.environment], ["sandbox", ep.sandbox_backend])];
-  if (ep.why) rows.splice(2, 0, el("p", { class: "why", id: "why" }, el("strong", {}, "why: "), ep.why));
+      ["cost", el("span", { id: "episode-cost" }, usd(ep.cost))], ["duration", secs(ep.duration)], ["events", fmt(ep.n_events)],
+      ["run", EMBEDDED ? ep.run_id : el("a", { href: route("run", ep.run_id) }, ep.run_id)], ["epoch", ep.epoch], ["model", ep.model],
+      ["agent", ep.agent], ["environment", ep.environment], ["sandbox", ep.sandbox_backend]))];
+  if (ep.why) rows.push(el("p", { class: "why", id: "why" }, el("strong", {}, "why: "), ep.why));
   if (ep.replay_of) {
-    rows.push(el("p", {}, "replay of ", EMBEDDED ? ep.replay_of : [el("a", { href: route("episode", ep.replay_of) }, ep.replay_of),
+    rows.push(el("p", { class: "ep-line" }, "replay of ", EMBEDDED ? ep.replay_of : [el("a", { href: route("episode", ep.replay_of) }, ep.replay_of),
       " · ", el("a", { href: route("compare", ep.replay_of, ep.id), id: "compare-original" }, "compare with the original")]));
     if (ep.replay) rows.push(replayVerdict(ep.replay));
   }
-  if (ep.instruction) rows.push(el("h3", {}, "Instruction"), block(ep.instruction));
-  if (ep.error) rows.push(el("p", { class: "bad" }, "error: ", ep.error));
-  rows.push(el("h3", {}, "Answer"), ep.answer === null || ep.answer === undefined ? el("p", { class: "muted" }, "(no answer)") : block(ep.answer, 3000));
-  return rows;
+  if (ep.error) rows.push(el("p", { class: "bad ep-line" }, "error: ", ep.error));
+  rows.push(oneLine("instruction", ep.instruction, "instruction"), oneLine("answer", ep.answer, "answer"));
+  return el("div", { class: "ep-header" }, rows);
 }
 
 async function pageEpisode(epId, params) {
@@ -69,12 +95,12 @@ async function pageEpisode(epId, params) {
   if (!ep) return show(el("h2", {}, "No episode ", epId), el("p", {}, el("a", { href: "#/" }, "all runs")));
   crumbs(...(EMBEDDED ? [] : [["runs", "#/"], ["run " + ep.run_id, route("run", ep.run_id)]]), ["episode " + ep.id, null]);
   const body = el("div", { id: "episode-body" });
-  const views = { timeline: timelineView, tree: treeView, replay: replayView };
-  const labels = { timeline: `Timeline (${fmt(ep.n_events)} events)`, tree: "Span tree", replay: "Step-through replay" };
+  const views = { conversation: conversationView, timeline: timelineView, tree: treeView, replay: replayView };
+  const labels = { conversation: "Conversation", timeline: `Timeline (${fmt(ep.n_events)} events)`, tree: "Span tree", replay: "Step-through replay" };
   const tabs = el("div", { class: "tabs", role: "tablist" });
   const open = (name, p) => {
     for (const b of tabs.children) b.setAttribute("aria-selected", String(b.dataset.view === name));
-    setHashQuietly(withQuery(route("episode", ep.id), { view: name === "timeline" ? "" : name }));
+    setHashQuietly(withQuery(route("episode", ep.id), { view: name === "conversation" ? "" : name }));
     body.replaceChildren(el("p", { class: "muted" }, "loading…"));
     views[name](ep, body, p || new URLSearchParams()).catch((err) => body.replaceChildren(errorBox(err)));
   };
@@ -85,8 +111,10 @@ async function pageEpisode(epId, params) {
   const compareForm = EMBEDDED ? null : el("form", { class: "compare-with", onsubmit: (e) => {
     e.preventDefault(); const other = e.target.elements.other.value.trim(); if (other) location.hash = route("compare", ep.id, other);
   } }, el("input", { name: "other", placeholder: "another episode id", "aria-label": "episode to compare with" }), el("button", { type: "submit" }, "compare"));
-  show(episodeHeader(ep), el("h3", {}, "Checklist"), checklist(ep.checks, ep.id), compareForm, tabs, body);
-  const first = views[params.get("view")] ? params.get("view") : "timeline";
+  if (compareForm) tabs.append(compareForm);
+  show(episodeHeader(ep), checklist(ep.checks, ep.id), tabs, body);
+  // A link to an event (?seq=) or to kinds of events opens the timeline.
+  const first = views[params.get("view")] ? params.get("view") : params.get("seq") || params.get("kinds") ? "timeline" : "conversation";
   open(first, params);
 }
 
@@ -158,7 +186,7 @@ async function timelineView(ep, body, params) {
     first.rows);
   function pick(seq, index) {
     selected = seq; selectedIndex = index;
-    setHashQuietly(withQuery(route("episode", ep.id), { kinds: kinds.join(","), seq }));
+    setHashQuietly(withQuery(route("episode", ep.id), { view: "timeline", kinds: kinds.join(","), seq }));
     list.paint();
     insp.open(seq);
   }
@@ -168,6 +196,7 @@ async function timelineView(ep, body, params) {
     const row = list.rowAt(selectedIndex + step);
     if (row) { e.preventDefault(); pick(row.seq, selectedIndex + step); list.reveal(selectedIndex); }
   });
+  list.node.goTo = (seq, index) => { list.scrollTo(index); pick(seq, index); };  // the "e" key (keys.js)
   const filter = el("div", { class: "kind-filter" }, el("span", { class: "muted" }, "show: "),
     Object.entries(ep.kinds).map(([kind, n]) => el("label", {}, el("input", { type: "checkbox", value: kind, checked: !kinds.length || kinds.includes(kind),
       onchange: () => {
@@ -188,6 +217,19 @@ async function timelineView(ep, body, params) {
 }
 
 // --- span tree -------------------------------------------------------------------------------
+// Where a span lies in the episode's time (t0..t1), as a bar like the timeline's gantt.
+function waterfallBar(ep, r) {
+  const span = isNum(ep.t0) && isNum(ep.t1) && ep.t1 > ep.t0 ? ep.t1 - ep.t0 : null;
+  const bar = el("span", { class: "wf-bar" });
+  const box = el("span", { class: "waterfall", "data-seq": r.seq, title: isNum(r.ts) && isNum(ep.t0) ? `starts +${secs(r.ts - ep.t0)}, lasts ${secs(r.duration)}` : null }, bar);
+  if (span && isNum(r.ts)) {
+    const left = Math.min(100, Math.max(0, (100 * (r.ts - ep.t0)) / span));
+    bar.style.left = left + "%";
+    bar.style.width = Math.min(100 - left, Math.max(0.3, (100 * (r.duration || 0)) / span)) + "%";
+  } else bar.hidden = true;
+  return box;
+}
+
 async function treeView(ep, body) {
   const insp = inspector(ep.id, (seq) => { insp.open(seq); });
   const tree = el("div", { class: "tree", id: "tree" });
@@ -207,12 +249,12 @@ async function treeView(ep, body) {
   function treeNode(r) {
     const toggle = el("button", { type: "button", class: "toggle", "data-seq": r.seq, "aria-expanded": r.n_children ? "false" : null, disabled: !r.n_children,
       "aria-label": r.n_children ? `open ${r.n_children} children` : "no children" }, r.n_children ? "▸" : "·");
-    const label = el("span", { class: `row span ${statusClass(r.status)}`, "data-seq": r.seq, tabindex: "0" }, kindBadge(r.kind), " ", el("b", {}, r.name), " ",
+    const label = el("span", { class: `span ${statusClass(r.status)}`, "data-seq": r.seq, tabindex: "0" }, kindBadge(r.kind), " ", el("b", {}, r.name), " ",
       r.n_children ? el("span", { class: "muted" }, `(${fmt(r.n_children)}) `) : null,
       checkMark(ep.marks || (ep.marks = checkMarks(ep.checks)), r.seq),
       el("span", { class: "summary" }, r.summary), isNum(r.duration) ? el("span", { class: "muted" }, " · " + secs(r.duration)) : null,
       r.orphan ? el("span", { class: "warn" }, " · its parent span #" + r.parent + " was never written (interrupted?)") : null);
-    const li = el("li", {}, toggle, label);
+    const li = el("li", {}, el("div", { class: "tree-row" }, toggle, label, waterfallBar(ep, r)));
     let sub = null;
     toggle.addEventListener("click", async () => {
       if (sub) { sub.hidden = !sub.hidden; toggle.textContent = sub.hidden ? "▸" : "▾"; toggle.setAttribute("aria-expanded", String(!sub.hidden)); return; }

@@ -7,6 +7,7 @@ async function router() {
   const parts = path.split("/").filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch (_) { return p; } });
   const params = new URLSearchParams(query || "");
   window.scrollTo(0, 0);
+  loadingStarted();  // at once; cleared when this page has drawn (keys.js)
   try {
     if (EMBEDDED) return await pageEpisode(EMBEDDED.data.episode.id, params);
     if (parts[0] === "run" && parts[1]) return await pageRun(parts[1], params);
@@ -17,6 +18,8 @@ async function router() {
     return await pageRuns();
   } catch (err) {
     if (mine === routeToken && !(err instanceof StaleRoute)) show(el("h2", {}, "Something went wrong"), errorBox(err), el("p", {}, el("a", { href: "#/" }, "back to the runs")));
+  } finally {
+    if (mine === routeToken) loadingDone();
   }
 }
 
@@ -34,6 +37,7 @@ document.addEventListener("keydown", (e) => {
   if (e.altKey || e.ctrlKey || e.metaKey) return;
   const inRange = e.target instanceof HTMLInputElement && e.target.type === "range";
   if (typing(e.target) && !inRange) return;
+  if (viewerKey(e)) { e.preventDefault(); return; }  // ?, Esc, f, e (keys.js)
   if (document.getElementById("step-view")) {
     const button = { ArrowRight: "next", j: "next", ArrowLeft: "prev", k: "prev" }[e.key];
     if (button) { e.preventDefault(); document.getElementById(button).click(); return; }

@@ -3,6 +3,7 @@
 "use strict";
 
 const PLOT = { w: 360, h: 150, left: 48, bottom: 28, top: 8, right: 8 };
+const ZERO_BAR = 3;  // px: how tall a bar of value 0 is drawn where zero is a result
 
 function plotBox(title, svg, note) {
   return el("figure", { class: "plot" }, el("figcaption", {}, title), svg || el("p", { class: "muted" }, "no data"),
@@ -23,10 +24,15 @@ function barChart(title, labels, values, opts = {}) {
     svgEl("text", { x: left - 4, y: top + 8, "text-anchor": "end", class: "tick" }, (opts.yfmt || fmt)(max)),
     svgEl("text", { x: left - 4, y: top + innerH, "text-anchor": "end", class: "tick" }, "0"));
   values.forEach((v, i) => {
-    const bar = svgEl("rect", { class: "bar" + (opts.classOf ? " " + opts.classOf(i) : ""), x: left + i * bw + 0.5,
-      y: y(v), width: Math.max(1, bw - 1), height: Math.max(0, top + innerH - y(v)) });
+    // opts.showZero: a zero is a result (0% success), not a missing bar: draw a thin
+    // bar at the axis and write its value above it.
+    const zero = opts.showZero && isNum(v) && v <= 0;
+    const height = zero ? ZERO_BAR : Math.max(0, top + innerH - y(v));
+    const bar = svgEl("rect", { class: "bar" + (opts.classOf ? " " + opts.classOf(i) : "") + (zero ? " zero" : ""), x: left + i * bw + 0.5,
+      y: top + innerH - height, width: Math.max(1, bw - 1), height });
     bar.append(svgEl("title", {}, `${labels[i]}: ${(opts.yfmt || fmt)(v)}`));
     svg.append(bar);
+    if (zero && bw >= 18) svg.append(svgEl("text", { x: left + (i + 0.5) * bw, y: top + innerH - ZERO_BAR - 2, "text-anchor": "middle", class: "tick zero-label" }, (opts.yfmt || fmt)(v)));
   });
   const xl = opts.xlabels || [labels[0], labels[labels.length - 1]];
   svg.append(svgEl("text", { x: left, y: h - 8, class: "tick" }, xl[0]),
@@ -54,6 +60,7 @@ function runPlots(stats) {
     barChart("Success per task", tasks.map((t) => `${t.task_id} (${t.n} episodes)`), tasks.map((t) => t.success_rate),
       { max: 1, yfmt: pct, xlabels: tasks.length ? [tasks[0].task_id, tasks[tasks.length - 1].task_id] : ["", ""],
         classOf: (i) => (tasks[i].success_rate >= 1 ? "good" : tasks[i].success_rate <= 0 ? "poor" : ""),
+        showZero: true,
         note: `${tasks.length} tasks; hover a bar for its name` }),
     histogram("Model call latency", stats.model_latency, { xfmt: secs }),
     histogram("Tool call latency", stats.tool_latency, { xfmt: secs }),

@@ -25,7 +25,35 @@ async function pageRuns() {
     el("div", { class: "toolbar" }, compareBtn, el("span", { class: "muted small" }, " tick two runs to compare them task by task")),
     el("table", { id: "runs", class: "grid" },
       el("thead", {}, el("tr", {}, el("th", {}, ""), head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))]
-    : el("p", { class: "muted" }, "This trace file holds no runs yet."));
+    : emptyTrace());
+}
+
+// A trace with no runs: how to make one.
+function emptyTrace() {
+  return el("div", { id: "no-runs" }, el("p", {}, "This trace file holds no runs yet. Record one into it, then reload this page:"),
+    el("pre", { class: "block" }, "sandlot run examples/tasks/store --model oracle --db THIS_FILE\n"
+      + "sandlot view THIS_FILE"),
+    el("p", { class: "muted small" }, "THIS_FILE is the trace file this viewer was started on. ",
+      "Any tasks folder and model work (see docs/cli.md); --epochs and --concurrency run more at once."));
+}
+
+// While a run is running its page is drawn again every LIVE_REFRESH_MS (settable with
+// ?refresh=MS in the page's address, before the #), until the run ends.
+const LIVE_REFRESH_MS = 3000;
+function liveRefreshMs() {
+  const ms = Number(new URLSearchParams(location.search).get("refresh"));
+  return Number.isFinite(ms) && ms >= 10 ? ms : LIVE_REFRESH_MS;
+}
+
+// "n of N episodes" (N: tasks × epochs, when the run recorded them) and those not passed.
+function runProgress(run) {
+  const finished = run.finished || 0, failing = run.not_passed || 0;
+  const live = run.status === "running";
+  return el("p", { id: "progress", class: live ? "live" : "" },
+    live ? el("span", { class: "live-dot", title: "refreshing while the run is running" }, "● live ") : null,
+    `${fmt(finished)} of ${isNum(run.expected) && run.expected > 0 ? fmt(run.expected) : fmt(run.episodes || 0)} episodes`,
+    live && run.episodes > finished ? ` (${fmt(run.episodes - finished)} running)` : "",
+    " · ", el("span", { id: "failing", class: failing ? "bad" : "" }, `${fmt(failing)} not passed`));
 }
 
 const EPISODE_COLUMNS = [["task_id", "task"], ["epoch", "epoch"], ["outcome", "outcome"], ["score", "score"],
@@ -42,6 +70,24 @@ function episodeCells(e) {
 }
 
 async function pageRun(runId, params) {
+  const mine = routeToken;
+  await drawRun(runId, params);
+  liveRun(runId, params, mine).catch((err) => { if (!(err instanceof StaleRoute)) console.warn("live refresh stopped:", err); });
+}
+
+// Redraw a running run's page until it ends or the reader leaves it (a new route).
+async function liveRun(runId, params, mine) {
+  const live = () => { const p = document.getElementById("progress"); return p && p.classList.contains("live"); };
+  while (live()) {
+    await new Promise((done) => setTimeout(done, liveRefreshMs()));
+    if (mine !== routeToken) return;
+    const y = window.scrollY;
+    await drawRun(runId, params);
+    window.scrollTo(0, y);
+  }
+}
+
+async function drawRun(runId, params) {
   const state = { task: params.get("task") || "", outcome: params.get("outcome") || "", model: params.get("model") || "",
     success: params.get("success") || "", sort: params.get("sort") || "started", desc: params.get("desc") === "1",
     offset: Math.max(0, Number(params.get("offset")) || 0) };
@@ -81,15 +127,18 @@ async function pageRun(runId, params) {
   const statsBox = el("div", { id: "statistics" });
   const wall = isNum(run.ended) && isNum(run.started) ? secs(run.ended - run.started) : "–";
   show(el("h2", {}, "Run ", runId),
+    runProgress(run),
     meta(["status", run.status], ["kind", run.kind], ["model", run.model], ["agent", run.agent], ["started", when(run.started)], ["wall time", wall],
       ["episodes", fmt(run.episodes)], ["scored", fmt(run.scored || 0)], ["errors", fmt(run.errors || 0)], ["interrupted", fmt(run.interrupted || 0)],
       ["success", pct(run.success_rate)], ["mean score", fmt(run.mean_score)], ["tokens", fmt(run.tokens || 0)],
       ["replays", run.parent_run ? el("a", { href: route("run", run.parent_run) }, run.parent_run) : null]),
     run.config ? lazyDetails("run config", () => block(run.config)) : null,
     filters, el("div", { class: "toolbar" }, compareBtn, el("span", { class: "muted small" }, " tick two episodes to compare them")),
-    el("table", { id: "episodes", class: "grid" }, el("thead", {}, head), el("tbody", {}, body)), pager, statsBox, el("h3", {}, "Plots"), plots);
+    el("table", { id: "episodes", class: "grid" }, el("thead", {}, head), el("tbody", {}, body)), pager, statsBox, el("h3", {}, "Plots",
+      state.task || state.outcome || state.model || state.success ? el("span", { class: "muted small", id: "plots-filtered" }, " (the filtered episodes)") : null), plots);
   try {
-    const stats = await api(`runs/${enc(runId)}/stats`);
+    const filtered = { task: state.task, outcome: state.outcome, model: state.model, success: state.success };
+    const stats = await api(`runs/${enc(runId)}/stats?` + new URLSearchParams(filtered));
     statsBox.replaceChildren(...runStatistics(stats.summary));
     plots.replaceChildren(...runPlots(stats));
   } catch (err) { plots.replaceChildren(errorBox(err)); }

@@ -4,10 +4,17 @@
 
 const signedPts = (x) => (isNum(x) ? (x >= 0 ? "+" : "") + (100 * x).toFixed(1) + " pts" : "–");
 
-function runPicker(runs, current, other, side) {
+// A run of the second trace file (`sandlot view A.db --compare-with B.db`) is "b:RUN".
+const TRACE_B = "b:";
+
+function runPicker(runs, current, other, side, traceB) {
+  const option = (value, label) => { const o = el("option", { value }, label); if (value === current) o.selected = true; return o; };
+  const mine = runs.map((r) => option(r.id, `${r.id} · ${r.model || ""}`));
+  // B may also be a run of the second trace, named by its file
+  const theirs = side === "b" && traceB ? traceB.runs.map((r) => option(TRACE_B + r.id, `${traceB.name}: ${r.id} · ${r.model || ""}`)) : [];
   const select = el("select", { "aria-label": "run " + side, id: "pick-" + side, onchange: (e) => {
     location.hash = side === "a" ? route("runs-compare", e.target.value, other) : route("runs-compare", other, e.target.value);
-  } }, runs.map((r) => { const o = el("option", { value: r.id }, `${r.id} · ${r.model || ""}`); if (r.id === current) o.selected = true; return o; }));
+  } }, theirs.length ? [el("optgroup", { label: "this trace" }, mine), el("optgroup", { label: traceB.name }, theirs)] : mine);
   return el("label", {}, side.toUpperCase() + " ", select);
 }
 
@@ -18,9 +25,11 @@ function deltaLine(label, d, unit) {
 
 async function pageRunsCompare(a, b) {
   crumbs(["runs", "#/"], ["compare runs", null]);
-  const [runs, data] = await Promise.all([api("runs"), api(`runs/${enc(a)}/compare/${enc(b)}`)]);
-  const pickers = el("div", { class: "filters" }, runPicker(runs, a, b, "a"), " ", runPicker(runs, b, a, "b"));
-  if (!data) return show(el("h2", {}, "Compare two runs"), pickers, el("p", { class: "bad" }, `No run ${a} or ${b} in this trace.`));
+  const [runs, data, traceB] = await Promise.all([api("runs"), api(`runs/${enc(a)}/compare/${enc(b)}`), api("trace-b")]);
+  const pickers = el("div", { class: "filters" }, runPicker(runs, a, b, "a", traceB), " ", runPicker(runs, b, a, "b", traceB));
+  if (!data) return show(el("h2", {}, "Compare two runs"), pickers, el("p", { class: "bad" }, `No run ${a} or ${b} in ${traceB ? "these traces" : "this trace"}.`));
+  // a run of the second trace has no page here: its id and file, as text
+  const runB = data.b_in_trace_b ? el("span", { id: "run-b-trace" }, `${data.run_b} (${data.db_b})`) : el("a", { href: route("run", data.run_b) }, data.run_b);
   const m = data.mcnemar;
   const ci = data.ci95 ? `[${signedPts(data.ci95[0])}, ${signedPts(data.ci95[1])}]` : "–";
   const summary = el("p", { id: "runs-summary" },
@@ -45,7 +54,7 @@ async function pageRunsCompare(a, b) {
   const notScored = [["A", data.not_scored_a], ["B", data.not_scored_b]].flatMap(([run, eps]) => eps.map((e) =>
     el("li", {}, `${run}: `, outcome(e.outcome), ` ${e.task_id} (epoch ${e.epoch})`, e.error ? `: ${e.error}` : "")));
   show(el("h2", {}, "Compare two runs"), pickers,
-    el("p", {}, "A = ", el("a", { href: route("run", data.run_a) }, data.run_a), ", B = ", el("a", { href: route("run", data.run_b) }, data.run_b)),
+    el("p", {}, "A = ", el("a", { href: route("run", data.run_a) }, data.run_a), ", B = ", runB),
     summary, el("h3", {}, `Flipped tasks (${data.flipped.length} of ${data.paired_tasks} paired)`), flipped,
     el("h3", {}, "By tag"), tags, costs, apart,
     notScored.length ? [el("h3", {}, "Not scored (errors, interrupted)"), el("ul", { id: "not-scored" }, notScored)] : null);
