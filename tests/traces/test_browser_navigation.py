@@ -44,6 +44,7 @@ def test_a_running_run_refreshes_itself_until_it_ends(browser, page, tmp_path):
             conn.execute("UPDATE runs SET status = 'done', ended = started + 5")
         expect(page.locator("#progress.live")).to_have_count(0)  # ended: no more refresh
         expect(page.locator(".meta")).to_contain_text("done")
+        page.goto("about:blank")  # leave before the server stops: its plots may be loading
 
 
 def test_navigation_shows_a_loading_indicator_until_the_page_is_drawn(server, page):
