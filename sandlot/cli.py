@@ -28,7 +28,9 @@ app = typer.Typer(
 # --- tools -------------------------------------------------------------------------
 
 tools_app = typer.Typer(
-    help="List the tools of an environment and the schema a model sees.", no_args_is_help=True
+    help="List the tools of an environment, the schema a model sees, and how a retriever "
+    "ranks them for a query.",
+    no_args_is_help=True,
 )
 app.add_typer(tools_app, name="tools")
 
@@ -50,6 +52,31 @@ InstalledTools = Annotated[
         help="Add the installed toolsets (sandlot.tools entry points) to the worlds they are for.",
     ),
 ]
+
+
+RetrieverOption = Annotated[
+    str | None,
+    typer.Option(
+        "--retriever",
+        help="How a plan step's tools are found: bm25 (the default: words, no model) | "
+        "embedding (a small sentence-embedding model; the embeddings extra) | hybrid (both, "
+        "fused) | a name registered in sandlot.registry.RETRIEVERS or a sandlot.retrievers "
+        "entry point | module:attribute of a factory(toolset) -> Retriever.",
+    ),
+]
+
+
+def _retriever(spec: str | None) -> str:
+    """A --retriever value, checked (an unknown name lists the known ones)."""
+    from sandlot.errors import UserError
+    from sandlot.retrieval import resolve_retriever
+
+    spec = spec or "bm25"
+    try:
+        resolve_retriever(spec)
+    except UserError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--retriever") from exc
+    return spec
 
 
 def _extra_tools(sources: list[str] | None, installed: bool = True) -> list:
@@ -189,6 +216,34 @@ def tools_show(
     if found is None:
         raise typer.BadParameter(f"no tool {name!r} in {env}; tools: {', '.join(toolset.names())}")
     print_json(found.schema())
+
+
+@tools_app.command("search")
+def tools_search(
+    query: Annotated[
+        str, typer.Argument(help="What a plan step would say, e.g. 'refund an order'.")
+    ],
+    env: EnvOption = "store",
+    retriever: RetrieverOption = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="The most tools to list.")] = 10,
+    tools: ExtraTools = None,
+    installed_tools: InstalledTools = True,
+) -> None:
+    """Rank an environment's tools for QUERY as the agent's retriever does for a plan
+    step: rank, tool, score and the first line of its description (the top k are what
+    the executor is offered with the same --k). Says "nothing matched" when no tool
+    matched."""
+    from sandlot.console import print_ranking
+    from sandlot.errors import UserError
+    from sandlot.retrieval import retriever_for
+
+    spec = _retriever(retriever)
+    toolset = _environment(env, tools, installed_tools).toolset
+    try:
+        found = retriever_for(toolset, spec)
+    except UserError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--retriever") from exc
+    print_ranking(query, found.name, found.rank(query, k), toolset)
 
 
 # --- worlds and models ------------------------------------------------------------
@@ -373,6 +428,7 @@ def run_cmd(
     epochs: Annotated[int, typer.Option(min=1, help="Runs per task (pass@k with k = epochs).")] = 1,
     agent: Annotated[str, typer.Option(help="plan-execute | single")] = "plan-execute",
     k: Annotated[int, typer.Option(min=1, help="Tools the retriever offers per step.")] = 5,
+    retriever: RetrieverOption = None,
     max_model_calls: Annotated[
         int, typer.Option(min=1, help="Model-call budget per episode.")
     ] = 40,
@@ -488,6 +544,11 @@ def run_cmd(
     if tools or not installed_tools:  # else a resume adds the tools its run recorded
         env_options.update(tools=tools or [], installed_tools=installed_tools)
     added = _extra_tools(tools, installed_tools)  # a bad source fails before any episode
+    if resume and retriever is not None:
+        raise typer.BadParameter(
+            "a resumed run keeps the retriever it was started with; leave --retriever out",
+            param_hint="--retriever",
+        )
     if resume:
         from sandlot.agents.after.resume import ResumeError, resume_run
 
@@ -520,7 +581,12 @@ def run_cmd(
     _check_sandbox(env_options["sandbox"], {t.environment for t in tasks})
     from sandlot.agents.graph.runtime import AgentConfig
 
-    config = AgentConfig(agent=agent, k=k, max_model_calls=max_model_calls)  # type: ignore[arg-type]
+    config = AgentConfig(
+        agent=agent,  # type: ignore[arg-type]
+        k=k,
+        max_model_calls=max_model_calls,
+        retriever=_retriever(retriever),
+    )
     with _trace_file("--db"), _run_errors(), _progress(len(tasks) * epochs, quiet) as advance:
         result = asyncio.run(
             run_tasks(

@@ -12,6 +12,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.agents.running.results import EpisodeResult, RunResult
+    from sandlot.retrieval import RankedTool
     from sandlot.tools.toolset import Toolset
     from sandlot.traces.runs_compare import RunComparison
 
@@ -21,6 +22,7 @@ __all__ = [
     "err_console",
     "outcome_text",
     "print_json",
+    "print_ranking",
     "print_run_comparison",
     "print_run_summary",
     "print_toolset",
@@ -280,6 +282,27 @@ def print_toolset(toolset: Toolset) -> None:
     for t in toolset:
         first = t.description.strip().splitlines()[0] if t.description.strip() else ""
         table.add_row(t.name, ", ".join(t.parameters), first)
+    console.print(table)
+
+
+def print_ranking(query: str, retriever: str, ranked: list[RankedTool], toolset: Toolset) -> None:
+    """A retriever's ranking for a query: rank, tool, score, the first line of each
+    tool's description; "nothing matched" when it is empty."""
+    if not ranked:
+        console.print(
+            f"nothing matched {query!r} ({retriever}, {len(toolset)} tools)", markup=False
+        )
+        return
+    table = Table(title=Text(f"{retriever}: {query}"))  # Text: no markup from the query
+    table.add_column("rank", justify="right")
+    table.add_column("tool")
+    table.add_column("score", justify="right")
+    table.add_column("description")
+    for i, r in enumerate(ranked, 1):
+        found = toolset.get(r.tool)
+        text = found.description.strip() if found is not None else ""
+        first = text.splitlines()[0] if text else ""
+        table.add_row(str(i), Text(r.tool), f"{r.score:.4f}", Text(first))
     console.print(table)
 
 

@@ -1,19 +1,21 @@
 """One registry for every extension point: worlds, tools, sandbox backends, model
-providers and check kinds.
+providers, check kinds and tool retrievers.
 
 Each extension point is a :class:`Registry` below (:data:`WORLDS`, :data:`TOOLS`,
-:data:`SANDBOXES`, :data:`MODELS`, :data:`CHECKS`). A name reaches one in three ways, and
-every caller (the CLI, the runner, ``tasks validate``, ``score``, ``replay``, ``--resume``
-in a new process) resolves it the same way, with :meth:`Registry.get`:
+:data:`SANDBOXES`, :data:`MODELS`, :data:`CHECKS`, :data:`RETRIEVERS`). A name reaches
+one in three ways, and every caller (the CLI, the runner, ``tasks validate``, ``score``,
+``replay``, ``--resume`` in a new process) resolves it the same way, with
+:meth:`Registry.get`:
 
 * **builtin** — sandlot's own, given as ``"module:attribute"`` and imported when first
   asked for;
 * **code** — ``REGISTRY.register("name", obj)`` (or an import path) in a running process;
 * **entry point** — an installed distribution publishes ``name = "module:attribute"``
   in the registry's entry-point group (``sandlot.worlds``, ``sandlot.tools``,
-  ``sandlot.sandboxes``, ``sandlot.models``, ``sandlot.checks``); it is imported only
-  when the name is asked for, and a failed import is a :class:`ExtensionLoadError` that
-  names the entry point and its distribution — never a bare traceback.
+  ``sandlot.sandboxes``, ``sandlot.models``, ``sandlot.checks``, ``sandlot.retrievers``);
+  it is imported only when the name is asked for, and a failed import is a
+  :class:`ExtensionLoadError` that names the entry point and its distribution — never a
+  bare traceback.
 
 A name registered in code wins over a builtin, and a builtin over an entry point. This
 module imports only the standard library and :mod:`sandlot.errors` (targets are import
@@ -38,6 +40,7 @@ from sandlot.errors import (
 __all__ = [
     "CHECKS",
     "MODELS",
+    "RETRIEVERS",
     "SANDBOXES",
     "TOOLS",
     "WORLDS",
@@ -256,7 +259,12 @@ MODELS: Registry[Any] = Registry("model provider", ("sandlot.models",))
 CHECKS: Registry[Any] = Registry("check kind", ("sandlot.checks",))
 """Checklist item kinds (``check: {type: KIND}`` in a task file)."""
 
+RETRIEVERS: Registry[Any] = Registry("retriever", ("sandlot.retrievers",))
+"""Tool retrievers (``--retriever NAME``): a factory ``factory(toolset)`` that returns a
+Retriever, or a ready Retriever (see :mod:`sandlot.retrieval`)."""
+
 for _name, _target in {
+    "catalog": "sandlot.environments.worlds.catalog:CatalogEnvironment",
     "store": "sandlot.environments.worlds.store:StoreEnvironment",
     "workspace": "sandlot.environments.worlds.workspace:WorkspaceEnvironment",
 }.items():
@@ -274,5 +282,7 @@ for _name, _attr in {
     "judge": "JUDGE",
 }.items():
     CHECKS.register(_name, f"sandlot.environments.check_kinds:{_attr}", source=BUILTIN)
+for _name in ("bm25", "embedding", "hybrid"):
+    RETRIEVERS.register(_name, f"sandlot.retrieval.{_name}:{_name}_retriever", source=BUILTIN)
 for _name in ("oracle", "null", "openai", "llama", "scripted", "replay"):
     MODELS.register(_name, f"sandlot.agents.models.registry:{_name}_provider", source=BUILTIN)

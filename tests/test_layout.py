@@ -16,6 +16,7 @@ LAYERS = [
     "sandlot.errors",
     "sandlot.registry",
     "sandlot.tools",
+    "sandlot.retrieval",
     "sandlot.environments",
     "sandlot.traces",
     "sandlot.agents.models",

@@ -10,7 +10,12 @@ from typing import Any
 from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.replay import ReplayModel
 from sandlot.agents.running.results import EpisodeResult
-from sandlot.agents.running.runner import open_store, run_episode, stored_agent_config
+from sandlot.agents.running.runner import (
+    open_store,
+    recorded_agent_config,
+    run_episode,
+    stored_agent_config,
+)
 from sandlot.agents.running.world_options import run_world_options, stored_world_options
 from sandlot.environments.trajectory import SUBMIT_TOOL
 from sandlot.errors import ReplayError
@@ -199,7 +204,8 @@ async def replay_episode(
             config={
                 "replay_of": episode_id,
                 "original_model": row.get("model"),
-                "agent": vars(cfg),
+                "agent": recorded_agent_config(cfg),
+                "retriever": recorded_agent_config(cfg)["retriever"],
                 "tools": recorded_tools,
             },
         )

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.graph.build import graph_for
-from sandlot.agents.graph.retriever import retriever_for
 from sandlot.agents.graph.runtime import AgentConfig, EpisodeRuntime
 from sandlot.agents.graph.state import initial_state, trajectory_of
 from sandlot.agents.models.base import Model
@@ -29,6 +28,7 @@ from sandlot.environments.base import Environment, make_environment
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.trajectory import decide_outcome
 from sandlot.errors import WriterError
+from sandlot.retrieval import resolve_retriever, retriever_for, spec_name
 from sandlot.traces.recorder import EpisodeRecorder, NullRecorder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "agent_config",
     "open_store",
+    "recorded_agent_config",
     "resolve_model",
     "run",
     "run_episode",
@@ -60,15 +61,27 @@ def agent_config(agent: str | AgentConfig) -> AgentConfig:
     return agent if isinstance(agent, AgentConfig) else AgentConfig(agent=agent)  # type: ignore[arg-type]
 
 
+def recorded_agent_config(config: AgentConfig) -> dict[str, Any]:
+    """What a run records of its agent config (``runs.config["agent"]``): every field,
+    the retriever as the name or import path that rebuilds it (:func:`spec_name`)."""
+    return {**vars(config), "retriever": spec_name(config.retriever)}
+
+
 def stored_agent_config(run: dict[str, Any]) -> AgentConfig:
-    """The agent config a stored run was made with (its ``config["agent"]``), so a resume
-    or a replay runs under the same budgets and ``k``; the defaults for what it lacks."""
+    """The agent config a stored run was made with (its ``config["agent"]``, and its
+    ``config["retriever"]``), so a resume or a replay runs under the same budgets, ``k``
+    and retriever; the defaults for what it lacks (a trace from before retrievers were
+    recorded used bm25)."""
     config = run.get("config")
-    stored = config.get("agent") if isinstance(config, dict) else None
+    config = config if isinstance(config, dict) else {}
+    stored = config.get("agent")
     if not isinstance(stored, dict):
         return agent_config(run.get("agent") or "plan-execute")
     known = {f.name for f in dataclasses.fields(AgentConfig)}
-    return AgentConfig(**{k: v for k, v in stored.items() if k in known})
+    fields = {k: v for k, v in stored.items() if k in known}
+    retriever = fields.get("retriever", config.get("retriever"))
+    fields["retriever"] = retriever if isinstance(retriever, str) and retriever else "bm25"
+    return AgentConfig(**fields)
 
 
 async def run_episode(
@@ -127,6 +140,10 @@ async def run_episode(
                 "sandbox", env.sandbox.backend, {"backend": env.sandbox.backend}, parent=root
             )
             result.sandbox_backend = env.sandbox.backend  # an episode that fails says it too
+        # one index per retriever and toolset content, shared by the run's episodes
+        retriever = (
+            None if config.agent == "single" else retriever_for(env.toolset, config.retriever)
+        )
         rt = EpisodeRuntime(
             task=task,
             environment=env,
@@ -134,7 +151,7 @@ async def run_episode(
             recorder=recorder,
             config=config,
             ctx=env.context(episode_id=recorder.episode_id, task_id=task.id),
-            retriever=None if config.agent == "single" else retriever_for(env.toolset),
+            retriever=retriever,
             root=root,
         )
         graph_input: Any = initial_state(task.id)
@@ -328,6 +345,7 @@ async def run(
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     model = resolve_model(model)
     cfg = agent_config(agent)
+    resolve_retriever(cfg.retriever)  # an unknown retriever fails before anything runs
     opts, recorded_tools = run_world_options(env_options)
     await asyncio.to_thread(check_backend, tasks, opts)
     if check_model:
@@ -343,7 +361,8 @@ async def run(
                 agent=cfg.agent,
                 config={
                     "model": model.describe(),
-                    "agent": vars(cfg),
+                    "agent": recorded_agent_config(cfg),
+                    "retriever": spec_name(cfg.retriever),
                     "epochs": epochs,
                     "concurrency": concurrency,
                     "tools": recorded_tools,
