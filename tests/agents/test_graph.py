@@ -168,7 +168,7 @@ async def test_retriever_offers_top_k_and_records_the_hit(task, tmp_path):
     assert retrievals, "every step records its retrieval"
     first = retrievals[0]["payload"]
     assert len(first["offered"]) == 2
-    assert first["expected"] == ["add_note"] and first["hit"] is True
+    assert first["needed"] == ["add_note"] and first["hit"] is True
     assert first["offered"][0] == "add_note"
     store.close()
 

@@ -77,13 +77,38 @@ async def play(model: OracleModel, plan: list[str], task: Task = TASK) -> list[M
     return responses
 
 
-async def test_plan_has_one_step_per_reference_call_with_descriptions_then_the_answer():
+async def test_plan_has_one_step_per_reference_call_in_words_then_the_answer():
     steps = steps_of(await OracleModel().complete(plan_request()))
     assert steps == [
-        "Use get_order (Look up an order by its id) with order_id=1001",
-        'Use refund (Refund an order) with order_id=1001, reason="late"',
+        "Look up an order by its id: order_id=1001",
+        'Refund an order: order_id=1001, reason="late"',
         FINAL_STEP,
     ]
+
+
+async def test_plan_steps_never_name_the_tool():
+    descriptions = {
+        "get_order": "Full details of an order: customer, status and\n"
+        "dates. Refunds are listed too.",
+        "refund": "",
+    }
+    request = plan_request(tool_descriptions={}, catalog_descriptions=descriptions)
+    steps = steps_of(await OracleModel().complete(request))
+    # the first sentence of the description, unwrapped; a tool with no description is
+    # described by its name's words
+    assert steps[0] == "Full details of an order: customer, status and dates: order_id=1001"
+    assert steps[1] == 'Refund: order_id=1001, reason="late"'
+    assert not any("get_order" in s for s in steps)
+
+
+def test_a_step_for_a_call_without_arguments_is_a_sentence():
+    from sandlot.agents.models.oracle import oracle_step
+    from sandlot.environments.tasks import ReferenceCall
+
+    call = ReferenceCall(tool="list_orders", args={})
+    assert oracle_step(call, {"list_orders": "List every order. Newest first."}) == (
+        "List every order."
+    )
 
 
 async def test_playing_its_own_plan_makes_each_call_then_submits_the_answer():

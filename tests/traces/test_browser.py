@@ -85,6 +85,17 @@ def test_timeline_shows_events_and_the_inspector_shows_a_tool_call(server, page)
     assert page.get_attribute("#timeline .event.selected", "data-seq") == "9"
 
 
+def test_the_inspector_shows_the_tool_a_retrieval_needed_and_did_not_offer(server, page):
+    # the trace names it `expected`, as traces written before `needed` do
+    page.goto(server.url + "#/episode/ep-c?view=timeline")
+    miss = page.locator("#timeline .event", has_text="Refund it").first
+    miss.click()
+    expect(page.locator("#inspector .event-view")).to_contain_text(
+        "needed but not offered: refund_order"
+    )
+    expect(page.locator("#inspector table.ranked th").last).to_have_text("needed")
+
+
 def test_timeline_filters_by_kind(server, page):
     page.goto(server.url + "#/episode/ep-a?view=timeline")
     page.wait_for_selector("#timeline .event")

@@ -55,6 +55,20 @@ def test_retrieval_plan_check_and_unknown_kinds():
     assert summarize("tool_call", "t", "not a dict")[1] == "error"  # no ok flag: not ok
 
 
+def test_a_step_that_called_a_tool_it_was_not_offered_is_a_miss():
+    ended = {"step_index": 1, "step_hit": False, "not_offered": ["refund_order"]}
+    assert summarize("node", "executor", ended) == (
+        "step 2 · called refund_order, not offered",
+        "miss",
+    )
+    assert summarize("node", "executor", {"step_index": 1, "step_hit": True}) == ("step 2", None)
+
+
+def test_a_retrieval_that_matched_nothing_says_so():
+    payload = {"query": "q", "matched": False, "offered": [], "hit": None}
+    assert summarize("retrieval", "bm25", payload) == ("q → nothing matched", None)
+
+
 def test_summaries_are_one_short_line():
     text, _ = summarize("answer", "answer", {"answer": "line one\nline two " + "z" * 500})
     assert "\n" not in text and len(text) <= 200

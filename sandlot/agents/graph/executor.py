@@ -3,7 +3,7 @@ for. The conditional edge after it loops (same step), moves on, re-plans or fini
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.runtime import Runtime
 
@@ -13,12 +13,16 @@ from sandlot.agents.graph.state import EpisodeState
 from sandlot.agents.models.base import ModelRequest
 from sandlot.environments.trajectory import STEP_FAILED, SUBMIT_TOOL, ToolCallRecord
 
+if TYPE_CHECKING:  # pragma: no cover
+    from sandlot.traces.recorder import Span
+
 __all__ = [
     "SUBMIT_SCHEMA",
     "SUBMIT_TOOL",
     "budget_spent",
     "executor",
     "model_calls_made",
+    "step_calls_offered",
     "tool_calls_made",
 ]
 
@@ -71,112 +75,142 @@ def budget_spent(state: EpisodeState, rt: EpisodeRuntime) -> dict[str, Any] | No
     }
 
 
+def step_calls_offered(
+    state: EpisodeState, new_calls: list[ToolCallRecord]
+) -> tuple[bool | None, list[str]]:
+    """Whether the tools the current step called successfully had all been offered to it
+    (None: it called none), and those that had not.
+
+    The step's calls are those made for its index since the last plan: a step that
+    failed and was re-planned had its own offer, and its calls are not counted again.
+    """
+    step = state["step"]
+    plans = [m.seq for m in state.get("model_log") or () if m.purpose == "plan"]
+    since = max((s for s in plans if s is not None), default=-1)
+    made = [
+        c
+        for c in [*(state.get("tool_log") or ()), *new_calls]
+        if c.step_index == step and c.ok and not c.submit and (c.seq is None or c.seq > since)
+    ]
+    if not made:
+        return None, []
+    missed = list(dict.fromkeys(c.name for c in made if not c.offered))
+    return not missed, missed
+
+
 async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
     rt = runtime.context
-    step = state["step"]
-    with rt.node("executor", step) as node:
-        spent = budget_spent(state, rt)
-        if spent is not None:
-            return spent
-        system = with_policy(SINGLE_AGENT_SYSTEM if rt.single else EXECUTOR_SYSTEM, rt.policy)
-        request = ModelRequest(
-            messages=[{"role": "system", "content": system}, *state["messages"]],
-            tools=[*rt.toolset.schemas(state["offered"]), SUBMIT_SCHEMA],
-            purpose="execute",
-            task=rt.task,
-            step_index=step,
-            episode_id=rt.recorder.episode_id,
-            metadata={
-                "plan": [s["text"] for s in state["plan"]],
-                "step_calls": state["step_calls"],
-                "single_agent": rt.single,
-            },
-        )
-        response, made = await rt.call_model(request, parent=node.seq)
-        update: dict[str, Any] = {"model_log": [made]}
-        if response is None:
-            update.update(ended="model_error", error=f"model call failed: {made.error}")
-            return {**update, "route": "finish"}
-        messages: list[dict[str, Any]] = [response.to_message()]
-        update["messages"] = messages
-
-        if not response.tool_calls:
-            if not (response.content or "").strip():
-                # Nothing said, nothing called: ask again (the budget bounds the asking).
-                nudge = _SINGLE_EMPTY_REPLY if rt.single else _EMPTY_REPLY
-                messages.append({"role": "user", "content": nudge})
-                return {**update, "route": "executor"}
-            return {**update, **_step_ended(state, rt, response.content or "")}
-
-        answer: str | None = None
-        calls: list[ToolCallRecord] = []
-        ran = tool_calls_made(state)
-        tool_limit = rt.task.max_tool_calls
-        offered = set(state["offered"])
-        refused = False  # a call asked for past the tool budget
-        stopped: str | None = None  # what a tool that ended the episode said
-        for call in response.tool_calls:
-            if stopped is not None:
-                # A tool ended the episode: nothing after it in the reply runs.
-                messages.append(
-                    {"role": "tool", "tool_call_id": call.id, "content": _NOT_RUN_ENDED}
-                )
-                continue
-            if call.name != SUBMIT_TOOL and ran >= tool_limit:
-                # The budget is spent: the call is answered, not run, and the episode ends.
-                refused = True
-                messages.append(
-                    {
-                        "role": "tool",
-                        "tool_call_id": call.id,
-                        "content": f"Not run: the budget of {tool_limit} tool calls is spent.",
-                    }
-                )
-                continue
-            if call.name == SUBMIT_TOOL:
-                submitted, problem = parse_submit(call.arguments)
-                calls.append(rt.record_submit(call, submitted, problem, step, node.seq))
-                messages.append(
-                    {
-                        "role": "tool",
-                        "tool_call_id": call.id,
-                        "content": problem or "Answer submitted.",
-                    }
-                )
-                if submitted is not None and answer is None:
-                    answer = submitted
-                continue
-            made_call = await rt.call_tool(call, step, node.seq, offered=call.name in offered)
-            stopped = made_call.ends_episode
-            calls.append(made_call)
-            ran += 1
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
-        update["tool_log"] = calls
-        step_calls = state["step_calls"] + len(response.tool_calls)
-        update["step_calls"] = step_calls
-
-        if stopped is not None or answer is not None:
-            # A tool that ended the episode (the world's own end, a transfer to a human)
-            # or an answer: no further model call. An answer submitted before the tool
-            # ended it is kept; the checklist decides the outcome.
-            plan = [dict(s) for s in state["plan"]]
-            plan[step].update(status="done", result=stopped if stopped is not None else answer)
-            return {
-                **update,
-                "plan": plan,
-                "answer": answer,
-                "ended": "tool_ended" if stopped is not None else "answered",
-                "route": "finish",
-            }
-        if refused:
-            # A call that uses the last of the budget is fine; asking for one more ends it.
-            spent_msg = f"tool-call budget spent: {ran} of {tool_limit}"
-            return {**update, "ended": "budget", "error": spent_msg, "route": "finish"}
-        if step_calls >= rt.config.max_calls_per_step and not rt.single:
-            reason = f"used {step_calls} tool calls without finishing the step"
-            return {**update, **_step_failed(state, rt, reason)}
-        update["route"] = "executor"
+    with rt.node("executor", state["step"]) as node:
+        update = await _execute(state, rt, node)
+        if update.get("route") != "executor":
+            # the step ends here: did it call only tools it was offered?
+            hit, missed = step_calls_offered(state, update.get("tool_log") or [])
+            node.set(step_hit=hit, **({"not_offered": missed} if missed else {}))
         return update
+
+
+async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[str, Any]:
+    step = state["step"]
+    spent = budget_spent(state, rt)
+    if spent is not None:
+        return spent
+    system = with_policy(SINGLE_AGENT_SYSTEM if rt.single else EXECUTOR_SYSTEM, rt.policy)
+    request = ModelRequest(
+        messages=[{"role": "system", "content": system}, *state["messages"]],
+        tools=[*rt.toolset.schemas(state["offered"]), SUBMIT_SCHEMA],
+        purpose="execute",
+        task=rt.task,
+        step_index=step,
+        episode_id=rt.recorder.episode_id,
+        metadata={
+            "plan": [s["text"] for s in state["plan"]],
+            "step_calls": state["step_calls"],
+            "single_agent": rt.single,
+        },
+    )
+    response, made = await rt.call_model(request, parent=node.seq)
+    update: dict[str, Any] = {"model_log": [made]}
+    if response is None:
+        update.update(ended="model_error", error=f"model call failed: {made.error}")
+        return {**update, "route": "finish"}
+    messages: list[dict[str, Any]] = [response.to_message()]
+    update["messages"] = messages
+
+    if not response.tool_calls:
+        if not (response.content or "").strip():
+            # Nothing said, nothing called: ask again (the budget bounds the asking).
+            nudge = _SINGLE_EMPTY_REPLY if rt.single else _EMPTY_REPLY
+            messages.append({"role": "user", "content": nudge})
+            return {**update, "route": "executor"}
+        return {**update, **_step_ended(state, rt, response.content or "")}
+
+    answer: str | None = None
+    calls: list[ToolCallRecord] = []
+    ran = tool_calls_made(state)
+    tool_limit = rt.task.max_tool_calls
+    offered = set(state["offered"])
+    refused = False  # a call asked for past the tool budget
+    stopped: str | None = None  # what a tool that ended the episode said
+    for call in response.tool_calls:
+        if stopped is not None:
+            # A tool ended the episode: nothing after it in the reply runs.
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": _NOT_RUN_ENDED})
+            continue
+        if call.name != SUBMIT_TOOL and ran >= tool_limit:
+            # The budget is spent: the call is answered, not run, and the episode ends.
+            refused = True
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "content": f"Not run: the budget of {tool_limit} tool calls is spent.",
+                }
+            )
+            continue
+        if call.name == SUBMIT_TOOL:
+            submitted, problem = parse_submit(call.arguments)
+            calls.append(rt.record_submit(call, submitted, problem, step, node.seq))
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "content": problem or "Answer submitted.",
+                }
+            )
+            if submitted is not None and answer is None:
+                answer = submitted
+            continue
+        made_call = await rt.call_tool(call, step, node.seq, offered=call.name in offered)
+        stopped = made_call.ends_episode
+        calls.append(made_call)
+        ran += 1
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
+    update["tool_log"] = calls
+    step_calls = state["step_calls"] + len(response.tool_calls)
+    update["step_calls"] = step_calls
+
+    if stopped is not None or answer is not None:
+        # A tool that ended the episode (the world's own end, a transfer to a human)
+        # or an answer: no further model call. An answer submitted before the tool
+        # ended it is kept; the checklist decides the outcome.
+        plan = [dict(s) for s in state["plan"]]
+        plan[step].update(status="done", result=stopped if stopped is not None else answer)
+        return {
+            **update,
+            "plan": plan,
+            "answer": answer,
+            "ended": "tool_ended" if stopped is not None else "answered",
+            "route": "finish",
+        }
+    if refused:
+        # A call that uses the last of the budget is fine; asking for one more ends it.
+        spent_msg = f"tool-call budget spent: {ran} of {tool_limit}"
+        return {**update, "ended": "budget", "error": spent_msg, "route": "finish"}
+    if step_calls >= rt.config.max_calls_per_step and not rt.single:
+        reason = f"used {step_calls} tool calls without finishing the step"
+        return {**update, **_step_failed(state, rt, reason)}
+    update["route"] = "executor"
+    return update
 
 
 def _step_ended(state: EpisodeState, rt: EpisodeRuntime, content: str) -> dict[str, Any]:

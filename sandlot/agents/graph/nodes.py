@@ -7,6 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from sandlot.agents.graph.catalog import planner_catalog, planner_query
 from sandlot.agents.graph.executor import budget_spent
 from sandlot.agents.graph.prompts import (
     PLANNER_SYSTEM,
@@ -25,10 +26,6 @@ __all__ = ["finish", "planner", "retriever", "route"]
 def route(state: EpisodeState) -> str:
     """Conditional edges follow the route the last node chose."""
     return state["route"]
-
-
-def _one_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
@@ -62,7 +59,12 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
             return {**spent, "messages": messages}
         done = [s for s in state["plan"] if s["status"] == "done"]
         failed = next((s for s in state["plan"] if s["status"] == "failed"), None)
-        descriptions = {t.name: _one_line(t.description) for t in rt.toolset}
+        catalog = planner_catalog(
+            rt.toolset,
+            rt.retriever,
+            rt.config,
+            planner_query(task.instruction, failed["text"] if failed else None),
+        )
         request = ModelRequest(
             messages=[
                 {"role": "system", "content": with_policy(PLANNER_SYSTEM, rt.policy)},
@@ -70,10 +72,11 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
                     "role": "user",
                     "content": planner_user_message(
                         task.instruction,
-                        descriptions,
+                        catalog.shown,
                         completed=[s["text"] for s in done],
                         failed=failed["text"] if failed else None,
                         reason=failed["result"] if failed else None,
+                        unlisted=catalog.unlisted,
                     ),
                 },
             ],
@@ -81,7 +84,11 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
             task=task,
             episode_id=rt.recorder.episode_id,
             metadata={
-                "tool_descriptions": descriptions,
+                "tool_descriptions": catalog.shown,  # what the planner is shown
+                "catalog_shown": list(catalog.shown),
+                "catalog_size": catalog.size,
+                # every tool's description, for offline models (the oracle); not sent
+                "catalog_descriptions": {t.name: t.description for t in rt.toolset},
                 "replan": not first,
                 "completed": [s["text"] for s in done],
                 "failed": failed["text"] if failed else None,
@@ -114,7 +121,14 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
         rt.recorder.event(
             "plan",
             "replan" if not first else "plan",
-            {"steps": [s["text"] for s in plan], "replan": not first, "reason": reason},
+            {
+                "steps": [s["text"] for s in plan],
+                "replan": not first,
+                "reason": reason,
+                "catalog_size": catalog.size,
+                # the shortlist the planner saw; absent: it saw the whole catalog
+                **({"catalog_shown": list(catalog.shown)} if catalog.shortlisted else {}),
+            },
             parent=node.seq,
         )
         return {
@@ -127,27 +141,36 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
         }
 
 
+_RECORDED = 20  # ranked tools a retrieval event keeps
+
+
 async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:
+    """Rank the tools for the current step's text and offer the top ``k``; record the
+    ranking (under the retriever's name) and whether the step's needed tool was offered.
+    When nothing matched, no tool is offered and the step's message says so."""
     rt = runtime.context
     step = state["step"]
     plan: list[dict[str, Any]] = [dict(s) for s in state["plan"]]
     with rt.node("retriever", step) as node:
         query = plan[step]["text"]
         assert rt.retriever is not None
-        ranked = rt.retriever.rank(query)
+        # the top k are offered; the top 20 recorded, so a miss shows how close it was
+        ranked = rt.retriever.rank(query, max(rt.config.k, _RECORDED))
         offered = [r.tool for r in ranked[: rt.config.k]]
-        expected = rt.expected_tools(state["tool_log"])
-        hit = None if not expected else all(t in offered for t in expected)
+        # what the step needs, from the reference and the calls made (not the step's text)
+        needed = rt.needed_tools(state["tool_log"])
+        hit = None if not needed else all(t in offered for t in needed)
         rt.recorder.event(
             "retrieval",
-            "bm25",
+            rt.retriever.name,
             {
                 "step_index": step,
                 "query": query,
-                "ranked": [{"tool": r.tool, "score": r.score} for r in ranked[:20]],
+                "matched": bool(ranked),  # false: no tool matched the step, none offered
+                "ranked": [{"tool": r.tool, "score": r.score} for r in ranked[:_RECORDED]],
                 "k": rt.config.k,
                 "offered": offered,
-                "expected": expected,
+                "needed": needed,
                 "hit": hit,
             },
             parent=node.seq,
@@ -158,7 +181,12 @@ async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> di
             "offered": offered,
             "step_calls": 0,
             "messages": [
-                {"role": "user", "content": step_message(step, len(plan), plan[step]["text"])}
+                {
+                    "role": "user",
+                    "content": step_message(
+                        step, len(plan), plan[step]["text"], matched=bool(ranked)
+                    ),
+                }
             ],
             "route": "executor",
         }

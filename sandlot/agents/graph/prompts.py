@@ -20,6 +20,7 @@ __all__ = [
     "parse_plan",
     "planner_user_message",
     "step_message",
+    "unlisted_line",
     "with_policy",
 ]
 
@@ -65,9 +66,17 @@ def planner_user_message(
     completed: list[str] | None = None,
     failed: str | None = None,
     reason: str | None = None,
+    unlisted: int = 0,
 ) -> str:
+    """The planner's request: the user's request, the tools it is shown (name: one-line
+    description), what was done and what failed. ``unlisted`` tools exist beyond those
+    shown (a catalog too large to list): the message says so, and asks for steps that
+    describe what they need, since each step's own retrieval finds its tools."""
     catalog = "\n".join(f"- {name}: {desc}" for name, desc in tool_descriptions.items())
-    text = f"Request:\n{instruction}\n\nAvailable tools:\n{catalog or '(none)'}"
+    heading = "Available tools" if not unlisted else "Available tools (those most relevant)"
+    text = f"Request:\n{instruction}\n\n{heading}:\n{catalog or '(none)'}"
+    if unlisted:
+        text += "\n" + unlisted_line(unlisted)
     if completed:
         text += "\n\nSteps already completed:\n" + "\n".join(f"- {s}" for s in completed)
     if failed:
@@ -76,8 +85,25 @@ def planner_user_message(
     return text
 
 
-def step_message(index: int, total: int, text: str) -> str:
-    return f"Step {index + 1} of {total}: {text}"
+def unlisted_line(count: int) -> str:
+    """The planner's note on the tools its catalog leaves out."""
+    tools = "tool is" if count == 1 else "tools are"
+    return (
+        f"({count} more {tools} not listed. Describe in each step what it needs done, "
+        "not a tool name: each step is matched to the tools it needs on its own.)"
+    )
+
+
+def step_message(index: int, total: int, text: str, *, matched: bool = True) -> str:
+    """The executor's message for one plan step; ``matched=False`` (the retriever found
+    no tool for it, so none is offered) adds what to do then."""
+    message = f"Step {index + 1} of {total}: {text}"
+    if not matched:
+        message += (
+            "\n(No tool matched this step. Do it without tools if you can; if it needs a "
+            f"tool, reply with '{STEP_FAILED}:' and what it needs, so it can be planned again.)"
+        )
+    return message
 
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)

@@ -17,9 +17,9 @@ from sandlot.tools.end import ends_episode
 from sandlot.tools.invoke import invoke_tool
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sandlot.agents.graph.retriever import BM25ToolRetriever
     from sandlot.environments.base import Environment
     from sandlot.environments.tasks import Task
+    from sandlot.retrieval import Retriever, RetrieverSpec
     from sandlot.tools.context import ToolContext
     from sandlot.tools.toolset import Toolset
     from sandlot.traces.recorder import EpisodeRecorder
@@ -38,7 +38,17 @@ AgentKind = Literal["plan-execute", "single"]
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """How the agent runs. ``k`` is how many retrieved tools the executor is offered."""
+    """How the agent runs. ``k`` is how many retrieved tools the executor is offered.
+
+    The planner sees the whole catalog of a world with at most ``planner_catalog_limit``
+    tools (0 or None: always the whole catalog); above it, the ``planner_shortlist``
+    tools the retriever ranks first for the request.
+
+    ``retriever`` selects how a step's tools are found: a name registered in
+    ``sandlot.registry.RETRIEVERS`` (``bm25``, the default; ``embedding``; ``hybrid``),
+    ``module:attribute``, a factory ``factory(toolset) -> Retriever`` or a ready
+    retriever (see :mod:`sandlot.retrieval`).
+    """
 
     agent: AgentKind = "plan-execute"
     k: int = 5
@@ -47,12 +57,24 @@ class AgentConfig:
     max_replans: int = 2
     tool_timeout: float | None = 60.0
     model_timeout: float | None = None
+    planner_catalog_limit: int | None = 30
+    planner_shortlist: int = 15
+    retriever: RetrieverSpec = "bm25"
 
     def __post_init__(self) -> None:
         if self.agent not in ("plan-execute", "single"):
             raise ValueError(f"unknown agent {self.agent!r}; use 'plan-execute' or 'single'")
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
+        if self.planner_catalog_limit is not None and self.planner_catalog_limit < 0:
+            raise ValueError(
+                "planner_catalog_limit must be 0 or more (0: always the whole catalog), "
+                f"got {self.planner_catalog_limit}"
+            )
+        if self.planner_shortlist < 1:
+            raise ValueError(f"planner_shortlist must be at least 1, got {self.planner_shortlist}")
+        if isinstance(self.retriever, str) and not self.retriever.strip():
+            raise ValueError("retriever must name a retriever, e.g. 'bm25'")
 
 
 @dataclass(frozen=True)
@@ -66,7 +88,7 @@ class EpisodeRuntime:
     recorder: EpisodeRecorder
     config: AgentConfig
     ctx: ToolContext
-    retriever: BM25ToolRetriever | None = None
+    retriever: Retriever | None = None
     root: int | None = None  # seq of the episode's root span
 
     @property
@@ -87,13 +109,25 @@ class EpisodeRuntime:
         """The span of one node run."""
         return self.recorder.span("node", name, {"step_index": step}, parent=self.root)
 
-    def expected_tools(self, tool_log: list[ToolCallRecord]) -> list[str] | None:
-        """The next reference tool not yet called (for recording retrieval hits)."""
+    def needed_tools(self, tool_log: list[ToolCallRecord]) -> list[str] | None:
+        """What the next step needs, for recording retrieval hits: the first reference
+        tool not yet called successfully ([] when every one has been; None without a
+        reference).
+
+        Computed from the reference and the calls made, never from the plan's wording:
+        each successful call crosses off one not-yet-crossed reference call of the same
+        tool, wherever it is in the reference, so a call made in a step that later failed
+        (and was re-planned) counts once, and calls the reference does not make count
+        for nothing.
+        """
         ref = self.task.reference
         if ref is None:
             return None
-        made = sum(1 for c in tool_log if c.ok and not c.submit)
-        return [ref.calls[made].tool] if made < len(ref.calls) else []
+        pending = [c.tool for c in ref.calls]
+        for call in tool_log:
+            if call.ok and not call.submit and call.name in pending:
+                pending.remove(call.name)
+        return pending[:1]
 
     async def call_model(
         self, request: ModelRequest, parent: int | None

@@ -6,8 +6,12 @@ request, so one instance can serve many concurrent episodes.
 
 Rules (see docs/models.md):
 
-* plan: one step per reference call, ``"Use TOOL (DESCRIPTION) with k=v, ..."`` (the
-  tool's one-line description makes BM25 retrieval find it), then :data:`FINAL_STEP`.
+* plan: one step per reference call, ``"NEED: k=v, ..."`` — what the call does in words
+  (the first sentence of its tool's description) and its argument values, never the
+  tool's name, so the step's retrieval must find the tool as it would for a real
+  planner — then :data:`FINAL_STEP`. The descriptions come from the planner request's
+  ``metadata["catalog_descriptions"]`` (every tool, whatever the planner was shown),
+  else ``metadata["tool_descriptions"]``.
 * replan: the steps of the reference calls not yet made, then :data:`FINAL_STEP`. The
   calls made are counted from the assistant tool calls in the request's messages; when
   the planner does not see the conversation (sandlot's does not), from the completed
@@ -17,7 +21,8 @@ Rules (see docs/models.md):
   next reference call when ``step_calls == 0`` and replies "Step done." otherwise; the
   final step emits any reference call still missing, then ``submit_answer``. Any other
   plan (e.g. the single-agent baseline's one step) gets the next reference call until
-  all are made, then ``submit_answer``.
+  all are made, then ``submit_answer``. Calls are made by name whatever tools the step
+  was offered (a call outside the offer is recorded with ``offered=False``).
 * judge: refused with ModelError.
 
 So for ``n`` reference calls the oracle makes ``2n + 2`` model calls with the plan-execute
@@ -28,6 +33,7 @@ single agent (the calls, the submit): :meth:`OracleModel.model_calls_needed`.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse
@@ -43,18 +49,30 @@ FINAL_STEP = "Give the final answer to the user."
 _STEP_DONE = "Step done."
 
 
+_SENTENCE = re.compile(r"(.+?[.!?])(?=\s|$)")
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a (possibly wrapped) description, on one line."""
+    flat = " ".join(text.split())
+    found = _SENTENCE.match(flat)
+    return found.group(1) if found else flat
+
+
 def oracle_step(call: ReferenceCall, descriptions: dict[str, str] | None = None) -> str:
-    """The plan step text the oracle writes for one reference call."""
-    text = f"Use {call.tool}"
-    description = (descriptions or {}).get(call.tool, "").strip().rstrip(".")
-    if description:
-        text += f" ({description})"
-    if call.args:
-        args = ", ".join(
-            f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in call.args.items()
-        )
-        text += f" with {args}"
-    return text
+    """The plan step text the oracle writes for one reference call: what the call does,
+    in the words of the first sentence of its tool's description, and the argument
+    values (``Cancel a whole order that has not shipped: order_id=1001``). It does not
+    name the tool (only a tool with no description is described by its name's words)."""
+    need = _first_sentence((descriptions or {}).get(call.tool, "")).rstrip(".")
+    if not need:
+        need = call.tool.replace("_", " ").strip().capitalize()
+    if not call.args:
+        return f"{need}."
+    args = ", ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in call.args.items()
+    )
+    return f"{need}: {args}"
 
 
 def _assistant_calls(messages: list[dict[str, Any]]) -> list[str]:
@@ -115,7 +133,9 @@ class OracleModel(Model):
         return task.reference
 
     def _plan(self, request: ModelRequest, reference: ReferenceSolution) -> ModelResponse:
-        descriptions = request.metadata.get("tool_descriptions") or {}
+        metadata = request.metadata
+        descriptions = metadata.get("catalog_descriptions") or metadata.get("tool_descriptions")
+        descriptions = descriptions or {}
         steps = [oracle_step(c, descriptions) for c in reference.calls]
         if request.metadata.get("replan"):
             in_messages = sum(1 for n in _assistant_calls(request.messages) if n != SUBMIT_TOOL)

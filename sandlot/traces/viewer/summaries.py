@@ -130,7 +130,8 @@ def _retrieval(p: dict[str, Any]) -> tuple[str, str | None]:
     hit = p.get("hit")
     status = None if hit is None else ("ok" if hit else "miss")
     tail = "" if hit is None else (" · hit" if hit else " · miss")
-    return f"{_short(p.get('query') or '', 60)} → {', '.join(p.get('offered') or [])}{tail}", status
+    offered = "nothing matched" if p.get("matched") is False else ", ".join(p.get("offered") or [])
+    return f"{_short(p.get('query') or '', 60)} → {offered}{tail}", status
 
 
 def _plan(p: dict[str, Any]) -> tuple[str, str | None]:
@@ -145,7 +146,8 @@ def summarize(kind: str, name: str, payload: Any) -> tuple[str, str | None]:
     """A one-line summary of an event, and its status for colouring and the replay.
 
     Status is "ok", "error", "failed" (the model gave up on its plan step), "miss" (the
-    retriever did not offer an expected tool), "replan", or None. A payload of a shape
+    retriever did not offer a needed tool, or a step called a tool it was not offered),
+    "replan", or None. A payload of a shape
     the summaries do not expect (the recorder accepts any) gets a generic one-line form:
     one odd event must never fail a whole page of them.
     """
@@ -181,6 +183,9 @@ def _summarize(kind: str, name: str, payload: Any) -> tuple[str, str | None]:
     elif kind == "node":
         step = p.get("step_index")
         text, status = ("" if step is None else f"step {step + 1}"), None
+        if p.get("step_hit") is False:  # the step called a tool it was not offered
+            text += f" · called {', '.join(p.get('not_offered') or ['?'])}, not offered"
+            status = "miss"
     elif kind == "episode":
         text, status = _short(p.get("instruction") or ""), None
     elif kind == "replay":

@@ -44,15 +44,18 @@ function responseView(p) {
 }
 
 function retrievalView(p) {
-  const offered = new Set(p.offered || []), expected = new Set(p.expected || []);
+  // what the step needed (traces before `needed` call it `expected`)
+  const need = p.needed || p.expected || [];
+  const offered = new Set(p.offered || []), expected = new Set(need);
   return el("div", {},
     meta(["query", p.query], ["k", p.k], ["hit", p.hit === null || p.hit === undefined ? "–" : p.hit ? "yes" : "no"]),
-    el("table", { class: "ranked" }, el("thead", {}, el("tr", {}, ["#", "tool", "score", "offered", "expected"].map((h) => el("th", {}, h)))),
+    p.matched === false ? el("p", { class: "warn" }, "no tool matched this step: none offered") : null,
+    el("table", { class: "ranked" }, el("thead", {}, el("tr", {}, ["#", "tool", "score", "offered", "needed"].map((h) => el("th", {}, h)))),
       el("tbody", {}, (p.ranked || []).map((r, i) => el("tr", { class: offered.has(r.tool) ? "offered" : "" },
         el("td", {}, i + 1), el("td", {}, r.tool), el("td", {}, fmt(r.score)), el("td", {}, offered.has(r.tool) ? "✓" : ""),
         el("td", {}, expected.has(r.tool) ? (offered.has(r.tool) ? "★" : el("span", { class: "bad" }, "★ missed")) : ""))))),
-    p.expected && p.expected.some((t) => !offered.has(t))
-      ? el("p", { class: "bad" }, "expected but not offered: ", p.expected.filter((t) => !offered.has(t)).join(", ")) : null);
+    need.some((t) => !offered.has(t))
+      ? el("p", { class: "bad" }, "needed but not offered: ", need.filter((t) => !offered.has(t)).join(", ")) : null);
 }
 
 function planView(p) {
