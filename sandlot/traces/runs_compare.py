@@ -30,6 +30,7 @@ from typing import Any
 from sandlot.errors import TraceFileError, UnknownNameError, UserError
 from sandlot.traces.query import TraceReader
 from sandlot.traces.redact import loads
+from sandlot.traces.stats import tag_order
 from sandlot.traces.summary import SCORED_OUTCOMES, outcome_sql
 
 __all__ = [
@@ -349,7 +350,7 @@ def compare_runs(
                 _mean([p.rate_a for p in ps]) or 0.0,
                 _mean([p.rate_b for p in ps]) or 0.0,
             )
-            for tag, ps in sorted(by_tag.items())
+            for tag, ps in sorted(by_tag.items(), key=lambda item: tag_order(item[0]))
         ],
         mean_tokens=(per_episode(eps_a, "tokens"), per_episode(eps_b, "tokens")),
         mean_duration=(per_episode(eps_a, "duration"), per_episode(eps_b, "duration")),
