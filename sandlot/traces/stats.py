@@ -23,6 +23,7 @@ standard error, since a task's epochs are not independent of each other.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from math import comb, sqrt
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "pass_hat",
     "pass_hat_k",
     "standard_error",
+    "tag_order",
     "tag_rows",
     "tags_from_rows",
 ]
@@ -57,6 +59,7 @@ CAPABILITY_TAGS = (
     "state-change",
     "policy",
     "communication",
+    "multi-turn",
     "no-tool",
     "code",
     "data",
@@ -166,6 +169,15 @@ def bootstrap_ci(
     return (lo, hi)
 
 
+_NUMBER = re.compile(r"(\d+)")
+
+
+def tag_order(tag: str) -> tuple[tuple[int, int | str], ...]:
+    """A tag's sort key with its numbers read as numbers, so that ``size:3``, ``size:5``,
+    ``size:12`` come in that order (and before ``size:12b``)."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _NUMBER.split(tag) if p)
+
+
 def tag_rows(
     successes: Mapping[str, Sequence[bool]],
     scores: Groups,
@@ -175,9 +187,10 @@ def tag_rows(
 ) -> dict[str, dict[str, Any]]:
     """One row per tag over the scored episodes of the tasks carrying it: ``episodes``,
     ``tasks``, ``passed``, ``success_rate``, ``success_se``, ``mean_score``, ``score_se``.
-    Sorted by tag; tasks without tags are in no row."""
+    Sorted by tag, numbers in a tag by value (:func:`tag_order`: ``size:3`` before
+    ``size:12``); tasks without tags are in no row."""
     rows: dict[str, dict[str, Any]] = {}
-    names = sorted({tag for t in successes for tag in tags.get(t, ())})
+    names = sorted({tag for t in successes for tag in tags.get(t, ())}, key=tag_order)
     for tag in names:
         ids = [t for t in successes if tag in tags.get(t, ())]
         succ = {t: [float(x) for x in successes[t]] for t in ids}
