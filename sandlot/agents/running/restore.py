@@ -44,8 +44,8 @@ async def restore_world(
         return fresh, None, dict(fresh)
     restored, diverged = 0, []
     for made in values.get("tool_log") or ():
-        if made.submit:
-            continue
+        if made.submit or made.refused is not None:
+            continue  # the answer, or a call refused without running: nothing to re-run
         call = ToolCall(made.call_id, made.name, made.arguments_raw)
         again = await rt.call_tool(call, made.step_index or 0, rt.root, record=False)
         restored += 1
