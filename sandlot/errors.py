@@ -22,6 +22,8 @@ from pathlib import Path
 __all__ = [
     "EndEpisode",
     "ExtensionLoadError",
+    "ForkError",
+    "ForkMismatchError",
     "ImageBuildError",
     "ModelError",
     "ReplayError",
@@ -132,6 +134,16 @@ class ToolDefinitionError(UserError, TypeError):
 
 class ReplayError(UserError, LookupError):
     """The episode cannot be replayed (unknown id, or its task is not in the trace)."""
+
+
+class ForkError(UserError, LookupError):
+    """The episode cannot be forked as asked (unknown id, a step out of range, no
+    recorded model outputs, its task not in the trace)."""
+
+
+class ForkMismatchError(RunError):
+    """Restoring a fork's world gave a tool result other than the recorded one; the
+    message says which call and how it differed."""
 
 
 class ResumeError(UserError):
