@@ -429,6 +429,18 @@ def run_cmd(
     agent: Annotated[str, typer.Option(help="plan-execute | single")] = "plan-execute",
     k: Annotated[int, typer.Option(min=1, help="Tools the retriever offers per step.")] = 5,
     retriever: RetrieverOption = None,
+    demos: Annotated[
+        Path | None,
+        typer.Option(
+            "--demos",
+            help="A trace file to take demonstrations from: each episode's executor is "
+            "shown the passed episodes of the most similar other tasks (their tool calls "
+            "and answers). Never the same task, never this run's own episodes.",
+        ),
+    ] = None,
+    demos_k: Annotated[
+        int, typer.Option("--demos-k", min=1, help="Demonstrations shown per episode.")
+    ] = 2,
     max_model_calls: Annotated[
         int, typer.Option(min=1, help="Model-call budget per episode.")
     ] = 40,
@@ -514,6 +526,14 @@ def run_cmd(
             help="Model for judge checklist items (default: none; such items are skipped)."
         ),
     ] = None,
+    user_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model that plays the simulated user of tasks whose user is played by a "
+            "model (user.llm: true); 'oracle' plays it from the task's hidden facts. "
+            "Scripted users follow their script (docs/users.md)."
+        ),
+    ] = None,
     tools: ExtraTools = None,
     installed_tools: InstalledTools = True,
     strict: Annotated[bool, typer.Option(help="Exit 1 unless every episode succeeded.")] = False,
@@ -544,6 +564,13 @@ def run_cmd(
     if tools or not installed_tools:  # else a resume adds the tools its run recorded
         env_options.update(tools=tools or [], installed_tools=installed_tools)
     added = _extra_tools(tools, installed_tools)  # a bad source fails before any episode
+    if resume and demos is not None:
+        raise typer.BadParameter(
+            "a resumed run keeps the demonstrations it was started with; leave --demos out",
+            param_hint="--demos",
+        )
+    if demos is not None and not demos.is_file():
+        raise typer.BadParameter(f"no trace file at {demos}", param_hint="--demos")
     if resume and retriever is not None:
         raise typer.BadParameter(
             "a resumed run keeps the retriever it was started with; leave --retriever out",
@@ -576,9 +603,11 @@ def run_cmd(
     tasks = _load_tasks(paths, added)
     the_model = _agent_model(model or "oracle", planner_model, executor_model, endpoint)
     judge_model = _make_model(judge, **endpoint) if judge else None
-    _redact_output(the_model, judge_model)
+    the_user_model = _make_model(user_model, **endpoint) if user_model else None
+    _redact_output(the_model, judge_model, the_user_model)
     _check_clashes({t.environment for t in tasks}, added)
     _check_sandbox(env_options["sandbox"], {t.environment for t in tasks})
+    from sandlot.agents.graph.demos import DemoSource
     from sandlot.agents.graph.runtime import AgentConfig
 
     config = AgentConfig(
@@ -586,6 +615,7 @@ def run_cmd(
         k=k,
         max_model_calls=max_model_calls,
         retriever=_retriever(retriever),
+        demos=None if demos is None else DemoSource(str(demos), k=demos_k),
     )
     with _trace_file("--db"), _run_errors(), _progress(len(tasks) * epochs, quiet) as advance:
         result = asyncio.run(
@@ -599,6 +629,7 @@ def run_cmd(
                 judge=judge_model,
                 env_options=env_options,
                 on_episode=advance,
+                user_model=the_user_model,
             )
         )
     print_run_summary(result)
@@ -719,6 +750,92 @@ def replay_cmd(
         return
     console.print(f"[red]diverged at {report.divergence.describe()}[/]", highlight=False)
     raise typer.Exit(1)
+
+
+@app.command("fork")
+def fork_cmd(
+    db: Annotated[Path, typer.Argument(help="The trace file holding the episode.")],
+    episode_id: Annotated[str, typer.Argument(help="The episode to fork.")],
+    at: Annotated[
+        int,
+        typer.Option(
+            "--at",
+            help="The fork point: continue from the state after the episode's first AT "
+            "tool calls (1 to the number it made; submit_answer is not counted).",
+        ),
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="The model that continues: oracle | null | openai:NAME | scripted:FILE:ATTR "
+            "| KIND:... of a registered provider (sandlot models list)."
+        ),
+    ],
+    policy_addition: Annotated[
+        str | None,
+        typer.Option(
+            help="Text added after the task's policy addition in the agent's prompts, for "
+            "the forked episode."
+        ),
+    ] = None,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option(help="Like --policy-addition, the text read from this file."),
+    ] = None,
+    db_out: Annotated[
+        Path | None,
+        typer.Option(help="Record the fork in this trace file (default: the episode's own)."),
+    ] = None,
+    sandbox: Annotated[
+        str,
+        typer.Option(help="auto | docker | local | a registered backend (worlds with a sandbox)."),
+    ] = "auto",
+) -> None:
+    """Continue a recorded episode from its AT-th tool call with another model (or prompt):
+    the recorded model outputs are played up to that call against a fresh world, each tool
+    result checked against the recording, then the model takes over. The fork is recorded
+    as a new episode (run kind fork) linked to the original and scored like any other.
+    Exit 1 when the restored world differs from the recording."""
+    from sandlot.agents.after.fork import ForkError, fork_episode
+    from sandlot.console import console, outcome_text
+
+    if policy_addition is not None and policy_file is not None:
+        raise typer.BadParameter("give --policy-addition or --policy-file, not both")
+    if policy_file is not None:
+        try:
+            policy_addition = policy_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--policy-file") from exc
+    made = _make_model(model)
+    _redact_output(made)
+    # a restored world that differs from the recording (ForkMismatchError): exit 1
+    with _tool_errors(), _trace_file("DB"), _run_errors():
+        options = {"sandbox": _sandbox(sandbox)}
+        try:
+            report = asyncio.run(
+                fork_episode(
+                    db,
+                    episode_id,
+                    at=at,
+                    model=made,
+                    policy_addition=policy_addition,
+                    db_out=db_out,
+                    env_options=options,
+                )
+            )
+        except ForkError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    new = report.fork
+    console.print(
+        f"fork episode {new.episode_id} of {episode_id} at tool call {at} "
+        f"({report.replayed_model_calls} recorded model calls played), recorded in {report.db}",
+        highlight=False,
+        markup=False,
+    )
+    console.print(
+        f"score {new.score} (original {report.original_score}), "
+        f"outcome {outcome_text(new.outcome)} (original {outcome_text(report.original_outcome)})"
+    )
 
 
 @app.command("score")

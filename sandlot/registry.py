@@ -264,7 +264,9 @@ RETRIEVERS: Registry[Any] = Registry("retriever", ("sandlot.retrievers",))
 Retriever, or a ready Retriever (see :mod:`sandlot.retrieval`)."""
 
 for _name, _target in {
+    "blocksworld": "sandlot.environments.worlds.blocksworld:BlocksworldEnvironment",
     "catalog": "sandlot.environments.worlds.catalog:CatalogEnvironment",
+    "graphnav": "sandlot.environments.worlds.graphnav:GraphnavEnvironment",
     "store": "sandlot.environments.worlds.store:StoreEnvironment",
     "workspace": "sandlot.environments.worlds.workspace:WorkspaceEnvironment",
 }.items():
@@ -282,6 +284,7 @@ for _name, _attr in {
     "judge": "JUDGE",
 }.items():
     CHECKS.register(_name, f"sandlot.environments.check_kinds:{_attr}", source=BUILTIN)
+CHECKS.register("asked", "sandlot.environments.checklist_conversation:ASKED", source=BUILTIN)
 for _name in ("bm25", "embedding", "hybrid"):
     RETRIEVERS.register(_name, f"sandlot.retrieval.{_name}:{_name}_retriever", source=BUILTIN)
 for _name in ("oracle", "null", "openai", "llama", "scripted", "replay"):

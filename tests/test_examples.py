@@ -79,3 +79,62 @@ def test_the_check_kind_guide_example_adds_a_kind_task_files_can_use():
     assert "outcome: passed" in out.stdout
     # its own model validates task files: a bad value is refused at loading
     assert "refused: task 'short-answer', field checklist[1].check.max_words" in out.stdout
+
+
+def test_the_tool_states_example_refuses_too_early_and_past_a_limit():
+    out = subprocess.run(
+        [sys.executable, "examples/tool_states.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "== declared graph: passed" in out.stdout
+    assert "called cancel_order_item: refused: cancel_order_item is not available yet" in out.stdout
+    assert "offered 22 tools; called cancel_order_item: ok" in out.stdout
+    assert "called refund_order: refused: refund_order is not available: $120.00" in out.stdout
+
+
+def test_the_demonstrations_example_shows_which_demos_were_used():
+    out = _example("examples/demonstrations.py")
+    assert out.returncode == 0, out.stderr
+    assert "store-policy-005: passed; demos: store-contact-002" in out.stdout
+    assert "without demonstrations: 0/21 passed" in out.stdout
+    assert "with demonstrations: 4/21 passed" in out.stdout
+
+
+def test_the_fork_example_continues_an_episode_with_two_models():
+    out = _example("examples/fork.py")
+    assert out.returncode == 0, out.stderr
+    assert "fork at call 1 with null: budget" in out.stdout
+    assert "calls ['find_customer_by_email']" in out.stdout
+    assert "fork at call 1 with oracle: passed (score 1.00)" in out.stdout
+
+
+def test_the_planning_example_prints_success_by_size():
+    out = _example("examples/planning.py")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "generated 12 tasks" in lines
+    oracle = [line for line in lines if line.startswith("oracle ")]
+    assert oracle == [
+        f"oracle {tag}: 2/2 passed"
+        for tag in ("rooms:6", "rooms:12", "rooms:24", "size:3", "size:4", "size:5")
+    ]
+    assert "null size:5: 0/2 passed" in lines and "null rooms:24: 0/2 passed" in lines
+
+
+def test_the_simulated_user_example_prints_each_conversation():
+    out = subprocess.run(
+        [sys.executable, "examples/simulated_user.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "store-multiturn-001: passed" in out.stdout
+    assert "user:  My email is alan@example.com." in out.stdout
+    assert "cancel-with-a-model-user: passed" in out.stdout
+    assert "user:  My order id is 1001." in out.stdout

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import abc
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sandlot.environments.snapshots import compare_states
 from sandlot.environments.tasks import StateCheck, StrictStateCheck
+from sandlot.environments.tool_states import ToolStates, merge_tool_states, unavailable_after
 from sandlot.errors import UnknownEnvironmentError
 from sandlot.registry import WORLDS
 from sandlot.tools.calls import ToolCall
@@ -75,6 +77,9 @@ class Environment(abc.ABC, Generic[StateT, InitialT, CheckT]):
     # The world's policy: its rules for the agent, sent after the generic prompts (see
     # system_prompt). The generic prompts say nothing about any world.
     policy: ClassVar[str] = ""
+    # Which tools are available when, declared as a graph (see tool_states.py): e.g.
+    # ToolStates(after={"cancel_order_item": ["get_order"]}). A task adds to it.
+    tool_states: ClassVar[ToolStates | None] = None
 
     # The world's pydantic models (ClassVars cannot name the type variables; the
     # classmethods below return InitialT and CheckT).
@@ -188,6 +193,28 @@ class Environment(abc.ABC, Generic[StateT, InitialT, CheckT]):
         changed or the world cannot tell. A failed check links to the calls that changed
         what it looked at. Defaults to None."""
         return None
+
+    @classmethod
+    def declared_tool_states(cls, task: Task | None) -> ToolStates:
+        """The world's ``tool_states`` graph with ``task``'s added to it."""
+        return merge_tool_states(cls.tool_states, task.tool_states if task else None)
+
+    def unavailable_tools(self, calls: Sequence[ToolCallRecord]) -> dict[str, str]:
+        """The tools not available now, each with the reason the model is told; the
+        others are. ``calls`` are the episode's tool calls so far, in order.
+
+        The agent is offered only the available tools, and a call to one that is not is
+        refused without running (recorded with ``refused``). Asked before every model
+        call and every tool call, so it must be cheap, and a function of the world's
+        state and ``calls`` alone: a replay or a resume asks again and gets the same
+        answer. Defaults to the declared graph (``declared_tool_states``) over the
+        calls that succeeded; a world whose rule reads its own data overrides it (and
+        usually keeps the graph's answer too).
+        """
+        graph = self.declared_tool_states(self.task)
+        if not graph.after:
+            return {}
+        return unavailable_after(graph, (c.name for c in calls if c.ok and not c.submit))
 
     def snapshot(self) -> dict[str, Any]:
         """The current state as JSON-able data (stored in the trace for re-scoring)."""

@@ -119,7 +119,10 @@ class _Answer:
     model: ClassVar[type[BaseModel]] = AnswerCheck
 
     def evaluate(self, check: AnswerCheck, context: CheckContext) -> tuple[bool, Any]:
-        return check_answer(check, context.trajectory.answer, context.trajectory.replies)
+        trajectory = context.trajectory
+        # scope conversation: what the agent told the simulated user (docs/users.md)
+        texts = trajectory.conversation if check.scope == "conversation" else trajectory.replies
+        return check_answer(check, trajectory.answer, texts)
 
 
 class _Judge:

@@ -1,6 +1,7 @@
 """Answer checks: the final answer, or every reply, against a value, as users write them.
 
-``scope: final`` reads the final answer; ``scope: any_reply`` reads every text the agent
+``scope: final`` reads the final answer; ``scope: conversation`` every message the agent
+sent a task's simulated user, then the final answer; ``scope: any_reply`` reads every text the agent
 wrote to the user (:attr:`Trajectory.replies`, the final answer included) and passes when
 one reply matches — for ``contains`` with a list, each value may be in a different reply;
 for ``not_contains``, no reply may hold any value. ``normalize`` rewrites both sides before
@@ -157,7 +158,7 @@ def _any_reply(matcher: _Matcher, texts: Sequence[str]) -> tuple[bool, Any]:
     check = matcher.check
     prepared = [matcher.prepare(t) for t in texts]
     names = _values(check.value)
-    evidence: dict[str, Any] = {"scope": "any_reply", "replies": len(texts)}
+    evidence: dict[str, Any] = {"scope": check.scope, "replies": len(texts)}
     if check.match in ("contains", "not_contains"):
         # value -> the first reply holding it
         where: dict[str, int] = {}

@@ -35,6 +35,7 @@ from sandlot.environments.tasks import (
     StateCheck,
     Task,
 )
+from sandlot.environments.tool_states import reference_order_problems, tool_states_names
 from sandlot.errors import ExtensionLoadError, UnknownNameError
 from sandlot.registry import CHECKS
 from sandlot.tools.sources import tools_for
@@ -243,7 +244,8 @@ def _reference_problems(item: ChecklistItem, task: Task) -> list[str]:
     tools = [c.tool for c in calls]
     fix = "fix the item or the reference"
     if isinstance(check, AnswerCheck) and not _answer_problems(check):
-        passed, _ = check_answer(check, reference.answer)
+        # what the reference tells a simulated user counts for the wider scopes
+        passed, _ = check_answer(check, reference.answer, [a.text for a in reference.asks])
         if not passed:
             return [f"the reference answer {reference.answer!r} fails this check; {fix}"]
     if isinstance(check, CalledCheck) and tools.count(check.tool) < check.min_times:
@@ -335,6 +337,8 @@ def _named_tools(task: Task) -> list[tuple[str, str]]:
             named.append((f"checklist[{i}].check.tool", check.tool))
         elif isinstance(check, OrderCheck):
             named += [(f"checklist[{i}].check.tools[{j}]", t) for j, t in enumerate(check.tools)]
+    if task.tool_states is not None:
+        named += tool_states_names(task.tool_states)
     return named
 
 
@@ -371,6 +375,17 @@ def world_problems(
                 f"{', '.join(sorted(tools))}",
             )
         )
+    if task.reference is not None:
+        # the oracle plays the reference: a call the tool states refuse would fail it
+        graph = cls.declared_tool_states(task)
+        for i, why in reference_order_problems(graph, [c.tool for c in task.reference.calls]):
+            problems.append(
+                (
+                    f"reference.calls[{i}].tool",
+                    f"the tool states refuse this call ({why}); put the calls it needs "
+                    "before it in the reference, or change tool_states",
+                )
+            )
     try:
         cls.validate_initial_state(task)
     except ValidationError as exc:

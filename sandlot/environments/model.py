@@ -23,7 +23,7 @@ __all__ = [
     "Usage",
 ]
 
-Purpose = Literal["plan", "execute", "judge"]
+Purpose = Literal["plan", "execute", "judge", "user"]  # user: playing a simulated user
 
 
 MAX_TOKEN_COUNT = 2**63 - 1  # what SQLite's 64-bit INTEGER columns hold

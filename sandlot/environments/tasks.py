@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from sandlot.environments.tool_states import ToolStates
+from sandlot.environments.user_spec import ReferenceAsk, UserSpec
 from sandlot.registry import CHECKS
 
 __all__ = [
@@ -135,7 +137,7 @@ class MaxStepsCheck(_Strict):
     model_calls: int | None = None
 
 
-AnswerScope = Literal["final", "any_reply"]
+AnswerScope = Literal["final", "any_reply", "conversation"]
 Normalization = Literal["numbers", "punctuation", "case", "whitespace"]
 ANSWER_SCOPES: tuple[str, ...] = get_args(AnswerScope)
 # Also the order they are applied in, whatever order a task lists them.
@@ -148,7 +150,9 @@ class AnswerCheck(_Strict):
     (the first number in the answer is within ``tolerance`` of ``value``).
 
     ``scope`` says which text is read: ``final`` (the final answer, the default) or
-    ``any_reply`` (every text the agent wrote to the user, the final answer included).
+    ``any_reply`` (every text the agent wrote to the user, the final answer included) or
+    ``conversation`` (every message the agent sent a task's simulated user, then the
+    final answer; docs/users.md).
     ``normalize`` lists rewritings applied to both the text and the value before they
     are compared (``numbers``, ``punctuation``, ``case``, ``whitespace``; see
     docs/tasks.md); a single name may be written without a list.
@@ -248,6 +252,8 @@ class ReferenceSolution(_Strict):
 
     calls: list[ReferenceCall] = Field(default_factory=list)
     answer: str = ""
+    # What it asks the simulated user, and when (tasks with a ``user``).
+    asks: list[ReferenceAsk] = Field(default_factory=list)
 
 
 class Task(_Strict):
@@ -262,6 +268,10 @@ class Task(_Strict):
     reference: ReferenceSolution | None = None
     checklist: list[ChecklistItem] = Field(default_factory=list)
     max_tool_calls: int = 30
+    # Which tools are available when (added to the world's own; see tool_states.py).
+    tool_states: ToolStates | None = None
+    # The simulated user of a multi-turn task (docs/users.md); None: a one-shot request.
+    user: UserSpec | None = None
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
     source: str | None = Field(default=None, exclude=True)

@@ -9,8 +9,8 @@ it hands over plain event dicts).
 Outcomes (the same words in the database, the CLI and the viewer):
 
 ========== =========================================================================
-passed     the episode ended by itself (answered, finished its plan, or a tool ended
-           it) and every required checklist item passed
+passed     the episode ended by itself (answered, finished its plan, a tool or the
+           simulated user ended it) and every required checklist item passed
 failed     it ended by itself and a required item failed
 gave_up    a step failed and no re-plan was left
 budget     a model-call or tool-call budget ran out
@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args
 __all__ = [
     "END_REASONS",
     "OUTCOMES",
+    "STEP_DONE",
     "STEP_FAILED",
     "SUBMIT_TOOL",
     "EndReason",
@@ -41,6 +42,7 @@ __all__ = [
     "Outcome",
     "ToolCallRecord",
     "Trajectory",
+    "UserTurnRecord",
     "decide_outcome",
     "is_success",
     "trajectory_from_events",
@@ -51,11 +53,15 @@ __all__ = [
 SUBMIT_TOOL = "submit_answer"
 # A reply starting with this fails the current plan step (the executor's protocol).
 STEP_FAILED = "STEP FAILED"
+# In a task with a simulated user, a reply starting with this ends the current plan step
+# (any other reply without a tool call is a message to the user).
+STEP_DONE = "STEP DONE"
 
 EndReason = Literal[
     "answered",  # submit_answer was called with an answer
     "plan_finished",  # the last plan step ended with a reply (or the single agent replied)
     "tool_ended",  # a tool ended the episode (it raised EndEpisode: a transfer to a human)
+    "user_ended",  # the simulated user ended the conversation (multi-turn tasks)
     "budget",  # a model-call or tool-call budget ran out
     "gave_up",  # a step failed and no re-plan was left
     "model_error",  # a model call failed (after its retries) or timed out
@@ -97,6 +103,9 @@ class ToolCallRecord:
     # What the call changed in the world, when the world can tell cheaply:
     # {"rows": {table: [key, ...]}} (the store), {"files": [path, ...]} (the workspace).
     changed: dict[str, Any] | None = None
+    # Why the call was refused without running (the tool was not available in the
+    # world's state then: Environment.unavailable_tools); None when it ran.
+    refused: str | None = None
 
     @property
     def submit(self) -> bool:
@@ -131,6 +140,22 @@ class ModelCallRecord:
 
 
 @dataclass
+class UserTurnRecord:
+    """One turn of a task's simulated user: the agent's message it answered
+    (``prompt``), its reply, and whether the reply ended the conversation."""
+
+    turn: int  # 0 for the user's first answer (the instruction is the opening message)
+    prompt: str
+    text: str
+    stop: bool = False
+    step_index: int | None = None
+    seq: int | None = None  # its user_turn event in the trace
+
+    def _asdict(self) -> dict[str, Any]:
+        return _fields(self)
+
+
+@dataclass
 class Trajectory:
     """What an episode did: every model call and tool call in order, the plan it
     followed, its answer and how it ended.
@@ -145,6 +170,7 @@ class Trajectory:
     ended: EndReason | None = None
     error: str | None = None
     steps: int = 0  # plan steps
+    user_turns: list[UserTurnRecord] = field(default_factory=list)  # a simulated user's
 
     @property
     def tools_used(self) -> list[ToolCallRecord]:
@@ -189,6 +215,15 @@ class Trajectory:
         return [r for r in out if r]
 
     @property
+    def conversation(self) -> list[str]:
+        """What the agent told the simulated user (each message it answered), then the
+        submitted answer when it is not one of them."""
+        out = [t.prompt for t in self.user_turns if t.prompt.strip()]
+        if self.answer and self.answer.strip() and self.answer not in out:
+            out.append(self.answer)
+        return out
+
+    @property
     def acted(self) -> bool:
         """Whether the episode did anything a checklist can credit: a tool call (any
         outcome; submit_answer is not one) or an answer that is not blank."""
@@ -207,10 +242,11 @@ def decide_outcome(ended: EndReason | str | None, checklist_passed: bool | None)
 
     This is the only success rule: an episode that did not end by itself (budget, gave
     up, error, interrupted) is never ``passed``, whatever its checklist says; one that
-    did (answered, finished its plan, or a tool ended it) is ``passed`` exactly when
+    did (answered, finished its plan, a tool or the simulated user ended it) is
+    ``passed`` exactly when
     every required item passed (``checklist_passed``; None, never scored, is ``failed``).
     """
-    if ended in ("answered", "plan_finished", "tool_ended"):
+    if ended in ("answered", "plan_finished", "tool_ended", "user_ended"):
         return "passed" if checklist_passed else "failed"
     if ended in ("budget", "gave_up", "interrupted"):
         return ended  # type: ignore[return-value]
@@ -233,6 +269,10 @@ def _payload(event: dict[str, Any]) -> dict[str, Any]:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _cost(value: Any) -> float | None:
@@ -302,6 +342,18 @@ def trajectory_from_events(
                     seq=event["seq"],
                     ends_episode=payload.get("ends_episode"),
                     changed=changed if isinstance(changed, dict) else None,
+                    refused=_str_or_none(payload.get("refused")),
+                )
+            )
+        elif kind == "user_turn":
+            trajectory.user_turns.append(
+                UserTurnRecord(
+                    turn=_int(payload.get("turn")),
+                    prompt=str(payload.get("prompt") or ""),
+                    text=str(payload.get("text") or ""),
+                    stop=bool(payload.get("stop")),
+                    step_index=payload.get("step_index"),
+                    seq=event["seq"],
                 )
             )
         elif kind == "plan":

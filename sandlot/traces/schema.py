@@ -22,7 +22,9 @@ EVENT_KINDS = (
     "error",  # an error that ended or disturbed the episode
     "sandbox",  # sandbox lifecycle (backend, acquire, close)
     "replay",  # replay comparison of a tool result
+    "fork",  # a forked episode's fork point: the original, the calls replayed to reach it
     "gap",  # events a kill lost that a resume could not write again
+    "demonstrations",  # the past episodes shown to the agent as examples
 )
 
 SCHEMA_SQL = """
@@ -83,7 +85,9 @@ CREATE TABLE IF NOT EXISTS episodes (
                              -- error / interrupted (sandlot.environments.trajectory)
     pid_started REAL,        -- as in runs: the writing process's start time and store
     store_id TEXT,
-    cost REAL                -- USD its model calls cost; NULL when the model had no price
+    cost REAL,               -- USD its model calls cost; NULL when the model had no price
+    forked_from TEXT,        -- the episode this one continues from a fork point
+    fork_at INTEGER          -- the fork point: the original's tool calls replayed first
 );
 CREATE INDEX IF NOT EXISTS episodes_run ON episodes(run_id);
 CREATE INDEX IF NOT EXISTS episodes_task ON episodes(task_id);

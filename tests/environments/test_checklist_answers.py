@@ -269,7 +269,7 @@ def _load(tmp_path: Path, check: str) -> TaskFileError:
         (
             "{type: answer, value: x, scope: everywhere}",
             "checklist[0].check.scope",
-            "Input should be 'final' or 'any_reply' (got 'everywhere')",
+            "Input should be 'final', 'any_reply' or 'conversation' (got 'everywhere')",
         ),
         (
             "{type: answer, value: x, normalize: [numbers, digits]}",

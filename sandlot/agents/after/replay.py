@@ -17,7 +17,8 @@ from sandlot.agents.running.runner import (
     stored_agent_config,
 )
 from sandlot.agents.running.world_options import run_world_options, stored_world_options
-from sandlot.environments.trajectory import SUBMIT_TOOL
+from sandlot.environments.trajectory import SUBMIT_TOOL, trajectory_from_events
+from sandlot.environments.users import RecordedUser
 from sandlot.errors import ReplayError
 
 __all__ = [
@@ -210,8 +211,16 @@ async def replay_episode(
             },
         )
         store.save_tasks(run_id, [task])
+        # the user's recorded replies are fed back, never asked of a model again
+        user = RecordedUser(trajectory_from_events(events).user_turns) if task.user else None
         result = await run_episode(
-            task, model=model, agent=cfg, store=store, run_id=run_id, env_options=options
+            task,
+            model=model,
+            agent=cfg,
+            store=store,
+            run_id=run_id,
+            env_options=options,
+            user=user,
         )
         store.flush()
         comparisons, divergence = compare_tool_calls(

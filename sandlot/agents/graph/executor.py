@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from sandlot.agents.graph.prompts import EXECUTOR_SYSTEM, SINGLE_AGENT_SYSTEM, with_policy
 from sandlot.agents.graph.runtime import EpisodeRuntime, parse_submit
 from sandlot.agents.graph.state import EpisodeState
+from sandlot.agents.graph.user_turns import for_the_user, talk_to_user, user_prompt
 from sandlot.agents.models.base import ModelRequest
 from sandlot.environments.trajectory import STEP_FAILED, SUBMIT_TOOL, ToolCallRecord
 
@@ -115,9 +116,19 @@ async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[
     if spent is not None:
         return spent
     system = with_policy(SINGLE_AGENT_SYSTEM if rt.single else EXECUTOR_SYSTEM, rt.policy)
+    if rt.user is not None:
+        system = f"{system}\n\n{user_prompt(rt.single)}"
+    # Only the tools the world makes available now are offered (the rest are withheld).
+    unavailable = rt.unavailable(state.get("tool_log") or [])
+    withheld = {t: unavailable[t] for t in state["offered"] if t in unavailable}
+    if withheld:
+        node.set(withheld=withheld)
     request = ModelRequest(
         messages=[{"role": "system", "content": system}, *state["messages"]],
-        tools=[*rt.toolset.schemas(state["offered"]), SUBMIT_SCHEMA],
+        tools=[
+            *rt.toolset.schemas([t for t in state["offered"] if t not in withheld]),
+            SUBMIT_SCHEMA,
+        ],
         purpose="execute",
         task=rt.task,
         step_index=step,
@@ -142,6 +153,10 @@ async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[
             nudge = _SINGLE_EMPTY_REPLY if rt.single else _EMPTY_REPLY
             messages.append({"role": "user", "content": nudge})
             return {**update, "route": "executor"}
+        if for_the_user(rt, response.content or ""):
+            # A task with a simulated user: the reply is a message to the user.
+            talked = await talk_to_user(state, rt, response.content or "", messages, node.seq)
+            return {**update, **talked}
         return {**update, **_step_ended(state, rt, response.content or "")}
 
     answer: str | None = None
@@ -179,6 +194,16 @@ async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[
             )
             if submitted is not None and answer is None:
                 answer = submitted
+            continue
+        reason = rt.unavailable([*(state.get("tool_log") or ()), *calls]).get(call.name)
+        if reason is not None:
+            # Not available in the world's state now: refused, not run, and said why.
+            made_call = rt.record_refused(
+                call, reason, step, node.seq, offered=call.name in offered
+            )
+            calls.append(made_call)
+            ran += 1
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
             continue
         made_call = await rt.call_tool(call, step, node.seq, offered=call.name in offered)
         stopped = made_call.ends_episode

@@ -13,10 +13,12 @@ from typing import Any
 from sandlot.environments.trajectory import STEP_FAILED
 
 __all__ = [
+    "DEMOS_HEADING",
     "EXECUTOR_SYSTEM",
     "PLANNER_SYSTEM",
     "POLICY_HEADING",
     "SINGLE_AGENT_SYSTEM",
+    "demos_message",
     "parse_plan",
     "planner_user_message",
     "step_message",
@@ -57,6 +59,19 @@ def with_policy(system: str, policy: str) -> str:
     :data:`POLICY_HEADING`; the prompt alone when there is no policy."""
     policy = policy.strip()
     return f"{system}\n\n{POLICY_HEADING}\n{policy}" if policy else system
+
+
+DEMOS_HEADING = (
+    "Examples of solved requests (earlier episodes of other requests, for reference only; "
+    "the request to do follows them):"
+)
+
+
+def demos_message(demos: list[str]) -> str:
+    """The message that shows the executor past solved requests (each already in its
+    compact form), under :data:`DEMOS_HEADING`."""
+    blocks = "\n\n".join(f"Example {i + 1}:\n{text}" for i, text in enumerate(demos))
+    return f"{DEMOS_HEADING}\n\n{blocks}"
 
 
 def planner_user_message(

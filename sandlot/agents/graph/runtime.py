@@ -17,8 +17,10 @@ from sandlot.tools.end import ends_episode
 from sandlot.tools.invoke import invoke_tool
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sandlot.agents.graph.demos import DemoSource
     from sandlot.environments.base import Environment
     from sandlot.environments.tasks import Task
+    from sandlot.environments.users import UserPlayer
     from sandlot.retrieval import Retriever, RetrieverSpec
     from sandlot.tools.context import ToolContext
     from sandlot.tools.toolset import Toolset
@@ -60,6 +62,8 @@ class AgentConfig:
     planner_catalog_limit: int | None = 30
     planner_shortlist: int = 15
     retriever: RetrieverSpec = "bm25"
+    # past successful episodes shown to the executor (sandlot.agents.graph.demos)
+    demos: DemoSource | None = None
 
     def __post_init__(self) -> None:
         if self.agent not in ("plan-execute", "single"):
@@ -90,6 +94,7 @@ class EpisodeRuntime:
     ctx: ToolContext
     retriever: Retriever | None = None
     root: int | None = None  # seq of the episode's root span
+    user: UserPlayer | None = None  # plays the task's simulated user, when it has one
 
     @property
     def toolset(self) -> Toolset:
@@ -228,6 +233,32 @@ class EpisodeRuntime:
         self.recorder.emit(seq, parent, ts, "tool_call", call.name, payload, outcome.duration)
         return made
 
+    def unavailable(self, calls: list[ToolCallRecord]) -> dict[str, str]:
+        """The tools the world does not make available after ``calls``, with why."""
+        return self.environment.unavailable_tools(calls)
+
+    def record_refused(
+        self, call: ToolCall, reason: str, step: int, parent: int | None, *, offered: bool
+    ) -> ToolCallRecord:
+        """Record a call to a tool that is not available now as a tool_call event; the
+        tool does not run (nothing changes) and the model is told why."""
+        made = ToolCallRecord(
+            name=call.name,
+            arguments=None,
+            ok=False,
+            error_kind="refused",
+            content=f"Not run: {reason}",
+            call_id=call.id,
+            arguments_raw=call.arguments,
+            step_index=step,
+            offered=offered,
+            refused=reason,
+        )
+        made.seq = self.recorder.event(
+            "tool_call", call.name, tool_call_payload(made), parent=parent, duration=0.0
+        )
+        return made
+
     def record_submit(
         self, call: ToolCall, answer: str | None, error: str | None, step: int, parent: int | None
     ) -> ToolCallRecord:
@@ -280,6 +311,7 @@ def tool_call_payload(call: ToolCallRecord) -> dict[str, Any]:
         "step_index": call.step_index,
         **({"ends_episode": call.ends_episode} if call.ends_episode is not None else {}),
         **({"changed": call.changed} if call.changed else {}),
+        **({"refused": call.refused} if call.refused is not None else {}),
     }
 
 

@@ -18,6 +18,7 @@ from sandlot.environments.trajectory import (
     ModelCallRecord,
     ToolCallRecord,
     Trajectory,
+    UserTurnRecord,
 )
 
 __all__ = ["EpisodeState", "PlanStep", "Route", "StepStatus", "initial_state", "trajectory_of"]
@@ -43,6 +44,7 @@ class EpisodeState(TypedDict, total=False):
     # the record: every model call and tool call (submit_answer included), appended to
     model_log: Annotated[list[ModelCallRecord], operator.add]
     tool_log: Annotated[list[ToolCallRecord], operator.add]
+    user_log: Annotated[list[UserTurnRecord], operator.add]  # a simulated user's turns
     node_runs: Annotated[int, operator.add]  # graph node executions
     answer: str | None
     ended: EndReason | None  # None while the episode runs
@@ -62,6 +64,7 @@ def initial_state(task_id: str) -> EpisodeState:
         replans=0,
         model_log=[],
         tool_log=[],
+        user_log=[],
         node_runs=0,
         answer=None,
         ended=None,
@@ -80,4 +83,5 @@ def trajectory_of(state: dict[str, Any]) -> Trajectory:
         ended=state.get("ended"),
         error=state.get("error"),
         steps=len(state.get("plan") or ()),
+        user_turns=list(state.get("user_log") or ()),
     )

@@ -23,11 +23,18 @@ Rules (see docs/models.md):
   plan (e.g. the single-agent baseline's one step) gets the next reference call until
   all are made, then ``submit_answer``. Calls are made by name whatever tools the step
   was offered (a call outside the offer is recorded with ``offered=False``).
+* asks (a task with a simulated user): before emitting the reference call at index ``i``
+  (or the answer, ``i = n``) the oracle first sends, one reply each, the reference's
+  ``asks`` with ``before <= i`` it has not sent yet (a reply of the same text in the
+  conversation). "Step done." starts with ``STEP DONE``, so it still ends a step.
+* user (``--user-model oracle``): plays the task's user from its hidden facts — the facts
+  the agent's message names; else "Yes, please." to a question; else the stop token.
 * judge: refused with ModelError.
 
-So for ``n`` reference calls the oracle makes ``2n + 2`` model calls with the plan-execute
-agent (the plan, a call and "Step done." per step, the submit) and ``n + 1`` with the
-single agent (the calls, the submit): :meth:`OracleModel.model_calls_needed`.
+So for ``n`` reference calls and ``a`` asks the oracle makes ``2n + 2 + a`` model calls
+with the plan-execute agent (the plan, a call and "Step done." per step, the submit, the
+asks) and ``n + 1 + a`` with the single agent (the calls, the submit, the asks):
+:meth:`OracleModel.model_calls_needed`.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse
 from sandlot.environments.trajectory import SUBMIT_TOOL
+from sandlot.environments.users import hidden_facts_asked
 from sandlot.tools.calls import ToolCall
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +83,22 @@ def oracle_step(call: ReferenceCall, descriptions: dict[str, str] | None = None)
     return f"{need}: {args}"
 
 
+def _pending_ask(request: ModelRequest, reference: ReferenceSolution, made: int) -> str | None:
+    """The first of the reference's asks due before call ``made`` not yet sent (only in
+    a task with a simulated user)."""
+    if request.task is None or request.task.user is None:
+        return None
+    sent = {
+        str(m.get("content") or "")
+        for m in request.messages
+        if m.get("role") == "assistant" and not m.get("tool_calls")
+    }
+    for ask in reference.asks:
+        if ask.before <= made and ask.text not in sent:
+            return ask.text
+    return None
+
+
 def _assistant_calls(messages: list[dict[str, Any]]) -> list[str]:
     """Names of every tool call the assistant made in the conversation, in order."""
     names: list[str] = []
@@ -91,6 +115,8 @@ class OracleModel(Model):
     name = "oracle"
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
+        if request.purpose == "user":
+            return self._user(request)
         reference = self._reference(request)
         if request.purpose == "plan":
             return self._plan(request, reference)
@@ -114,10 +140,11 @@ class OracleModel(Model):
         if task.reference is None:
             return None
         calls = len(task.reference.calls)
+        asks = len(task.reference.asks) if task.user is not None else 0
         if agent == "plan-execute":
-            return 2 * calls + 2
+            return 2 * calls + 2 + asks
         if agent == "single":
-            return calls + 1
+            return calls + 1 + asks
         return None
 
     @staticmethod
@@ -151,14 +178,32 @@ class OracleModel(Model):
         plan = request.metadata.get("plan") or []
         step = request.step_index or 0
         oracle_shape = bool(plan) and plan[-1] == FINAL_STEP
+        ask = _pending_ask(request, reference, made)
         if oracle_shape and step < len(plan) - 1:
             if request.metadata.get("step_calls", 0) == 0 and made < len(reference.calls):
+                if ask is not None:
+                    return ModelResponse(content=ask, model=self.name)
                 return self._call(call_id, reference.calls[made])
             return ModelResponse(content=_STEP_DONE, model=self.name)
+        if ask is not None:
+            return ModelResponse(content=ask, model=self.name)
         if made < len(reference.calls):
             return self._call(call_id, reference.calls[made])
         submit = ToolCall(call_id, SUBMIT_TOOL, json.dumps({"answer": reference.answer}))
         return ModelResponse(tool_calls=[submit], model=self.name)
+
+    def _user(self, request: ModelRequest) -> ModelResponse:
+        """Play the task's simulated user from its hidden facts (see the module rules)."""
+        task = request.task
+        if task is None or task.user is None:
+            raise ModelError("the oracle plays a user only for a task with a 'user'")
+        message = str(request.messages[-1].get("content") or "") if request.messages else ""
+        facts = hidden_facts_asked(task.user, message)
+        if facts:
+            return ModelResponse(content=" ".join(facts), model=self.name)
+        if message.rstrip().endswith("?"):
+            return ModelResponse(content="Yes, please.", model=self.name)
+        return ModelResponse(content=task.user.stop, model=self.name)
 
     def _call(self, call_id: str, call: ReferenceCall) -> ModelResponse:
         return ModelResponse(

@@ -44,7 +44,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from sandlot.agents.running.redacting_serde import RedactingSerializer
-from sandlot.environments.trajectory import ModelCallRecord, ToolCallRecord
+from sandlot.environments.trajectory import ModelCallRecord, ToolCallRecord, UserTurnRecord
 from sandlot.traces.redact import Redactor
 
 __all__ = [
@@ -60,7 +60,9 @@ def record_serializer(redactor: Redactor | None = None) -> RedactingSerializer:
     """LangGraph's serializer, allowed to read back the episode record's types (and
     nothing else that is not LangGraph's own), writing through ``redactor`` (by default
     one with the environment's keys)."""
-    allowed = [(t.__module__, t.__name__) for t in (ModelCallRecord, ToolCallRecord)]
+    allowed = [
+        (t.__module__, t.__name__) for t in (ModelCallRecord, ToolCallRecord, UserTurnRecord)
+    ]
     return RedactingSerializer(
         redactor if redactor is not None else Redactor(), allowed_msgpack_modules=allowed
     )

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.graph.build import graph_for
+from sandlot.agents.graph.demos import DemoSource, select_demos
+from sandlot.agents.graph.prompts import demos_message
 from sandlot.agents.graph.runtime import AgentConfig, EpisodeRuntime
 from sandlot.agents.graph.state import initial_state, trajectory_of
 from sandlot.agents.models.base import Model
@@ -27,7 +29,8 @@ from sandlot.agents.running.world_options import run_world_options, world_option
 from sandlot.environments.base import Environment, make_environment
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.trajectory import decide_outcome
-from sandlot.errors import WriterError
+from sandlot.environments.users import UserPlayer, user_player_for
+from sandlot.errors import UserError, WriterError
 from sandlot.retrieval import resolve_retriever, retriever_for, spec_name
 from sandlot.traces.recorder import EpisodeRecorder, NullRecorder
 
@@ -64,7 +67,8 @@ def agent_config(agent: str | AgentConfig) -> AgentConfig:
 def recorded_agent_config(config: AgentConfig) -> dict[str, Any]:
     """What a run records of its agent config (``runs.config["agent"]``): every field,
     the retriever as the name or import path that rebuilds it (:func:`spec_name`)."""
-    return {**vars(config), "retriever": spec_name(config.retriever)}
+    demos = config.demos.recorded() if config.demos is not None else None
+    return {**vars(config), "retriever": spec_name(config.retriever), "demos": demos}
 
 
 def stored_agent_config(run: dict[str, Any]) -> AgentConfig:
@@ -81,6 +85,7 @@ def stored_agent_config(run: dict[str, Any]) -> AgentConfig:
     fields = {k: v for k, v in stored.items() if k in known}
     retriever = fields.get("retriever", config.get("retriever"))
     fields["retriever"] = retriever if isinstance(retriever, str) and retriever else "bm25"
+    fields["demos"] = DemoSource.from_recorded(fields.get("demos"))
     return AgentConfig(**fields)
 
 
@@ -93,6 +98,8 @@ async def run_episode(
     run_id: str | None = None,
     epoch: int = 0,
     judge: Model | None = None,
+    user_model: Model | None = None,
+    user: UserPlayer | None = None,
     env_options: dict[str, Any] | None = None,
     checkpointer: Any = None,
     resume: str | None = None,
@@ -105,8 +112,12 @@ async def run_episode(
     checkpoint (the world is rebuilt by re-running the tool calls the checkpoint holds).
     ``env_options`` go to the world's constructor; their ``tools`` and
     ``installed_tools`` keys add tools first (see :mod:`.world_options`).
+    A task with a simulated user is played by ``user`` when given (replay passes the
+    recorded turns), else by its script, or by ``user_model`` for a user played by a
+    model (docs/users.md).
     """
     model = resolve_model(model)
+    player = user if user is not None or task.user is None else user_player_for(task, user_model)
     world_opts, _ = world_options(env_options)
     config = _budgeted(agent_config(agent), model, task)
     if store is not None and run_id is None:
@@ -135,6 +146,7 @@ async def run_episode(
         env = make_environment(task.environment, **world_opts)
         root = _root_event(recorder, task, model, config, epoch, env, resume)
         await env.reset(task)
+        env.task = env.task or task  # what unavailable_tools reads the task's graph from
         if env.sandbox is not None:
             recorder.event(
                 "sandbox", env.sandbox.backend, {"backend": env.sandbox.backend}, parent=root
@@ -153,11 +165,15 @@ async def run_episode(
             ctx=env.context(episode_id=recorder.episode_id, task_id=task.id),
             retriever=retriever,
             root=root,
+            user=player,
         )
         graph_input: Any = initial_state(task.id)
         final: dict[str, Any] | None = None
         if saved is not None:
             graph_input, final, state = await restore_world(saved, rt)
+        if config.demos is not None and graph_input is not None and final is None:
+            # a fresh start (not a resume from a checkpoint, which holds its messages)
+            graph_input["messages"] = _demonstrations(rt, config.demos, run_id)
         g0 = time.perf_counter()
         if final is None:
             # every state reached is kept: an episode that raises still has its record
@@ -206,6 +222,31 @@ async def run_episode(
         if store is not None and result.outcome != "interrupted":
             _finish(store, result, snapshot)
     return result
+
+
+def _demonstrations(
+    rt: EpisodeRuntime, source: DemoSource, run_id: str | None
+) -> list[dict[str, Any]]:
+    """Select the episode's demonstrations, record which (a ``demonstrations`` event),
+    and the message that shows them (none when nothing similar passed)."""
+    demos = select_demos(source, rt.task.instruction, rt.task.id, run_id=run_id)
+    rt.recorder.event(
+        "demonstrations",
+        Path(source.path).name,
+        {
+            "source": Path(source.path).name,
+            "path": str(source.path),
+            "k": source.k,
+            "episodes": [d.episode_id for d in demos],
+            "task_ids": [d.task_id for d in demos],
+            "runs": [d.run_id for d in demos],
+            "scores": [d.score for d in demos],
+        },
+        parent=rt.root,
+    )
+    if not demos:
+        return []
+    return [{"role": "user", "content": demos_message([d.text for d in demos])}]
 
 
 def _budgeted(config: AgentConfig, model: Model, task: Task) -> AgentConfig:
@@ -327,6 +368,8 @@ async def run(
     checkpoints: bool = True,
     on_episode: Callable[[EpisodeResult], None] | None = None,
     check_model: bool = True,
+    demos: DemoSource | None = None,
+    user_model: Model | None = None,
 ) -> RunResult:
     """Run every task ``epochs`` times with at most ``concurrency`` episodes at once.
 
@@ -337,19 +380,34 @@ async def run(
     With ``db`` (a path or an open TraceStore) every episode is recorded and scored
     there, and (``checkpoints``) each graph step is checkpointed beside it so that an
     interrupted run can be resumed (``sandlot run --resume``).
+
+    ``demos`` (or ``AgentConfig.demos``) shows each episode's executor past successful
+    episodes of other, similar tasks from a trace file (:mod:`sandlot.agents.graph.demos`).
+
+    ``user_model`` plays the simulated user of the tasks whose user is played by a model
+    (``user.llm: true``; docs/users.md); scripted users follow their script.
     """
     tasks = list(tasks)
+    for task in tasks:  # a task whose user needs a model fails before anything runs
+        user_player_for(task, user_model)
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     model = resolve_model(model)
     cfg = agent_config(agent)
+    if demos is not None:
+        cfg = dataclasses.replace(cfg, demos=demos)
     resolve_retriever(cfg.retriever)  # an unknown retriever fails before anything runs
+    if cfg.demos is not None:
+        if not Path(cfg.demos.path).is_file():
+            raise UserError(f"no trace file at {cfg.demos.path} to take demonstrations from")
+        if cfg.demos.before is None:  # only episodes that ended before this run started
+            cfg = dataclasses.replace(cfg, demos=dataclasses.replace(cfg.demos, before=time.time()))
     opts, recorded_tools = run_world_options(env_options)
     await asyncio.to_thread(check_backend, tasks, opts)
     if check_model:
-        for checked in (model, judge):
+        for checked in (model, judge, user_model):
             if checked is not None:
                 await checked.check()
     async with open_store(db) as store:
@@ -363,6 +421,7 @@ async def run(
                     "model": model.describe(),
                     "agent": recorded_agent_config(cfg),
                     "retriever": spec_name(cfg.retriever),
+                    **({"demos": cfg.demos.recorded()} if cfg.demos is not None else {}),
                     "epochs": epochs,
                     "concurrency": concurrency,
                     "tools": recorded_tools,
@@ -375,6 +434,9 @@ async def run(
         else:
             run_id = "r-" + uuid.uuid4().hex[:10]
         jobs = [dict(task=t, epoch=e) for e in range(epochs) for t in tasks]
+        if user_model is not None:
+            for job in jobs:
+                job["user_model"] = user_model
         async with run_sandboxes(tasks, opts, run_id=run_id, concurrency=concurrency) as opts:
             results = await run_jobs(
                 jobs,

@@ -10,7 +10,10 @@ Turns, each a dict with ``type`` and ``seq``:
 
 - ``system`` / ``user``: a system prompt or a user message a model call sent for the
   first time (``to``: the role it was sent to); ``user`` with ``source: "instruction"``
-  is the task's instruction, from the episode event.
+  is the task's instruction, from the episode event; ``user`` with ``source:
+  "simulated_user"`` is a turn of a task's simulated user (``turn``, ``stop``: it ended
+  the conversation), from its user_turn event (the same text sent on to the agent is not
+  shown again).
 - ``assistant``: one model call: ``role`` (planner, executor, judge), its reply
   (``content``), ``tool_calls`` each with its ``result`` when the page holds it, tokens,
   ``cost_usd`` (None when the trace recorded no price), latency, model and ``error``.
@@ -33,7 +36,15 @@ from sandlot.traces.viewer.summaries import STEP_FAILED_PREFIX, loads
 
 __all__ = ["CONVERSATION_KINDS", "ROLES", "TEXT_LIMIT", "conversation"]
 
-CONVERSATION_KINDS = ("episode", "model_call", "tool_call", "plan", "answer", "error")
+CONVERSATION_KINDS = (
+    "episode",
+    "model_call",
+    "tool_call",
+    "plan",
+    "answer",
+    "error",
+    "user_turn",
+)
 ROLES = {"plan": "planner", "execute": "executor", "judge": "judge"}  # purpose → who spoke
 TEXT_LIMIT = 4000  # characters of one message or tool result on a page
 _TAIL = 64  # tool results after a page's last model call that may join the page
@@ -107,12 +118,13 @@ class _Builder:
         self.instruction = instruction
         self.pending: dict[str, dict[str, Any]] = {}  # call id → a tool call shown, no result yet
         self.seen_inline: set[str] = set()  # inline messages (older traces) already shown
+        self.user_said: set[str] = set()  # simulated user turns shown on this page
 
     def message(self, seq: int, message: Any, to: str) -> None:
         if not isinstance(message, dict) or message.get("role") not in ("system", "user"):
             return  # replies and tool results are shown from their own events
         content, cut = _cut(message.get("content"))
-        if message["role"] == "user" and content == self.instruction:
+        if message["role"] == "user" and (content == self.instruction or content in self.user_said):
             return
         self.turns.append(
             {"type": message["role"], "seq": seq, "to": to, "content": content, "cut": cut}
@@ -195,6 +207,13 @@ class _Builder:
             steps = [s if isinstance(s, str) else _text(s) for s in p["steps"]]
             turn = {"type": "plan", "seq": seq, "steps": steps, "replan": bool(p.get("replan"))}
             self.turns.append(turn | {"reason": p.get("reason")})
+        elif kind == "user_turn":
+            content, cut = _cut(p.get("text"))
+            if isinstance(content, str):
+                self.user_said.add(content)
+            turn = {"type": "user", "seq": seq, "source": "simulated_user"}
+            extra = {"turn": p.get("turn"), "stop": bool(p.get("stop"))}
+            self.turns.append(turn | {"content": content, "cut": cut} | extra)
         elif kind == "answer":
             content, cut = _cut(p.get("answer"))
             self.turns.append({"type": "answer", "seq": seq, "content": content, "cut": cut})

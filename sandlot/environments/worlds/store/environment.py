@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from sandlot.environments.base import Environment
 from sandlot.environments.tasks import StateCheck, Task
+from sandlot.environments.tool_states import ToolStates
 from sandlot.environments.trajectory import ToolCallRecord
 from sandlot.environments.worlds.store import (
     tools_handoff,
@@ -119,6 +120,8 @@ class StoreEnvironment(Environment[StoreState, StoreInitialState, StoreStateChec
     name = "store"
     description = "An online store's back office: 21 tools over a private SQLite database."
     policy = POLICY
+    # An order's items (and their product ids) are read before one of them is cancelled.
+    tool_states = ToolStates(after={"cancel_order_item": ["get_order"]})
     initial_state_model = StoreInitialState
     state_check_model = StoreStateCheck
 

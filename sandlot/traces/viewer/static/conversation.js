@@ -57,7 +57,9 @@ function turnView(ep, t) {
         block(t.content, 6000), cutNotice(ep, t));
     case "user":
       return el("div", { class: "turn turn-user", "data-seq": seq },
-        turnHead(ep, t, t.source === "instruction" ? "instruction" : "user", t.to ? el("span", { class: "muted small" }, " to the " + t.to) : null),
+        turnHead(ep, t, t.source === "instruction" ? "instruction" : t.source === "simulated_user" ? `simulated user · turn ${Number(t.turn) + 1}` : "user",
+          t.to ? el("span", { class: "muted small" }, " to the " + t.to) : null,
+          t.stop ? el("span", { class: "muted small" }, " · ended the conversation") : null),
         renderMarkdown(t.content || ""), cutNotice(ep, t));
     case "assistant": {
       const role = String(t.role || "model");

@@ -85,6 +85,11 @@ function episodeHeader(ep) {
       " · ", el("a", { href: route("compare", ep.replay_of, ep.id), id: "compare-original" }, "compare with the original")]));
     if (ep.replay) rows.push(replayVerdict(ep.replay));
   }
+  if (ep.forked_from) {
+    const at = ` at step ${fmt(ep.fork_at)} (after its first ${fmt(ep.fork_at)} tool calls)`;
+    rows.push(el("p", { class: "ep-line", id: "fork-of" }, "fork of ", EMBEDDED ? [ep.forked_from, at] : [el("a", { href: route("episode", ep.forked_from), id: "fork-original" }, ep.forked_from), at,
+      " · ", el("a", { href: route("compare", ep.forked_from, ep.id), id: "compare-fork" }, "compare with the original")]));
+  }
   if (ep.error) rows.push(el("p", { class: "bad ep-line" }, "error: ", ep.error));
   rows.push(oneLine("instruction", ep.instruction, "instruction"), oneLine("answer", ep.answer, "answer"));
   return el("div", { class: "ep-header" }, rows);
