@@ -42,6 +42,8 @@ class Tool:
         timeout: Seconds the tool may run (None: the caller's limit, if any).
         inline: Run a sync tool on the event loop rather than in a worker thread.
         strict: Whether the schema is OpenAI strict-mode compatible.
+        concurrent: Whether calls to it may run at the same time as other calls of one
+            model reply (it is safe to run concurrently, e.g. a read-only lookup).
         defaults: The defaults of the optional parameters.
     """
 
@@ -56,6 +58,7 @@ class Tool:
     inline: bool = False
     strict: bool = True
     defaults: dict[str, Any] = field(default_factory=dict)
+    concurrent: bool = False
     # Built once (at decoration, or on first use for a hand-made Tool): the schema the
     # model sees, and the decoder from the model's JSON to the args model's input.
     _schema: dict[str, Any] | None = field(default=None, repr=False, compare=False)
@@ -151,6 +154,7 @@ def _build(
     inline: bool,
     strict: bool,
     localns: dict[str, Any] | None = None,
+    concurrent: bool = False,
 ) -> Tool:
     if not callable(func):
         raise TypeError(f"@tool decorates a function, got {type(func).__name__}: {func!r}")
@@ -237,6 +241,7 @@ def _build(
         inline=inline,
         strict=strict,
         defaults=defaults,
+        concurrent=concurrent,
         _schema=_function_schema(tool_name, description, params, strict),
         _decoder=compile_decoder(raw, pairs=strict),
         _positional=tuple(positional),
@@ -315,6 +320,7 @@ def tool(
     timeout: float | None = None,
     inline: bool = False,
     strict: bool = True,
+    concurrent: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -327,6 +333,7 @@ def tool(
     timeout: float | None = None,
     inline: bool = False,
     strict: bool = True,
+    concurrent: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a Tool of a typed function with a Google-style docstring.
 
@@ -345,12 +352,16 @@ def tool(
         strict: Describe the tool in OpenAI strict mode (the default). ``False`` allows
             types strict mode cannot express (``Any``, ``dict``, tuples) and sends
             ``"strict": false``.
+        concurrent: Calls to it may run at the same time as the other calls of one model
+            reply when every call of the reply is to such a tool (default False: one
+            after the other). Only for tools that are safe to overlap, e.g. read-only
+            lookups of a world whose state is locked.
     """
 
     def decorate(f: Callable[..., Any], depth: int = 1) -> Tool:
         # The decorating scope's names, so that string annotations (``from __future__
         # import annotations``) can name classes defined inside a function.
         localns = sys._getframe(depth).f_locals
-        return _build(f, name, description, timeout, inline, strict, localns)
+        return _build(f, name, description, timeout, inline, strict, localns, concurrent)
 
     return decorate(func, 2) if func is not None else decorate

@@ -13,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from sandlot.agents.graph.executor import executor
+from sandlot.agents.graph.fanout import branch, fan_out, join
 from sandlot.agents.graph.nodes import finish, planner, retriever, route
 from sandlot.agents.graph.runtime import EpisodeRuntime
 from sandlot.agents.graph.state import EpisodeState
@@ -55,10 +56,19 @@ def build_graph(checkpointer: Any = None) -> Any:
     g.add_node("retriever", _noting_trace_seq(retriever))
     g.add_node("executor", _noting_trace_seq(executor))
     g.add_node("finish", _noting_trace_seq(finish))
+    # parallel steps (AgentConfig.parallel_steps): the join runs the steps that can run
+    # now, a wave of two or more as branches side by side; a branch writes only through
+    # reducers (branches of one wave end in the same superstep), so it notes no trace_seq
+    g.add_node("join", _noting_trace_seq(join))
+    g.add_node("branch", branch)
     g.add_edge(START, "planner")
-    g.add_conditional_edges("planner", route, ["retriever", "executor", "finish"])
+    g.add_conditional_edges("planner", route, ["retriever", "executor", "finish", "join"])
     g.add_conditional_edges("retriever", route, ["executor", "finish"])
-    g.add_conditional_edges("executor", route, ["executor", "retriever", "planner", "finish"])
+    g.add_conditional_edges(
+        "executor", route, ["executor", "retriever", "planner", "finish", "join"]
+    )
+    g.add_conditional_edges("join", fan_out, ["retriever", "planner", "finish", "branch"])
+    g.add_edge("branch", "join")
     g.add_edge("finish", END)
     return g.compile(checkpointer=checkpointer)
 

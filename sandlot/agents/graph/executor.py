@@ -3,6 +3,8 @@ for. The conditional edge after it loops (same step), moves on, re-plans or fini
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from langgraph.runtime import Runtime
@@ -15,6 +17,7 @@ from sandlot.agents.models.base import ModelRequest
 from sandlot.environments.trajectory import STEP_FAILED, SUBMIT_TOOL, ToolCallRecord
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sandlot.tools.calls import ToolCall
     from sandlot.traces.recorder import Span
 
 __all__ = [
@@ -110,7 +113,24 @@ async def executor(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dic
         return update
 
 
-async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[str, Any]:
+def _run_together(rt: EpisodeRuntime, calls: list[ToolCall]) -> bool:
+    """Whether a reply's tool calls run at the same time: two or more, every one to a
+    tool that declares it may (``@tool(concurrent=True)``)."""
+    if len(calls) < 2:
+        return False
+    tools = [rt.toolset.get(c.name) for c in calls]
+    return all(t is not None and t.concurrent for t in tools)
+
+
+async def _execute(
+    state: EpisodeState,
+    rt: EpisodeRuntime,
+    node: Span,
+    take_tool: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """One executor model call and the tool calls it asks for. ``take_tool`` (a parallel
+    branch's) takes one call of the tool budget the branches share, False when it is
+    spent; without it the budget is counted from ``state``."""
     step = state["step"]
     spent = budget_spent(state, rt)
     if spent is not None:
@@ -161,6 +181,9 @@ async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[
 
     answer: str | None = None
     calls: list[ToolCallRecord] = []
+    ordered: list[ToolCallRecord | None] = []  # in the reply's order; None: still to run
+    together = _run_together(rt, response.tool_calls)
+    later: list[tuple[int, int, ToolCall]] = []  # run together: (message, record, call)
     ran = tool_calls_made(state)
     tool_limit = rt.task.max_tool_calls
     offered = set(state["offered"])
@@ -171,7 +194,9 @@ async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[
             # A tool ended the episode: nothing after it in the reply runs.
             messages.append({"role": "tool", "tool_call_id": call.id, "content": _NOT_RUN_ENDED})
             continue
-        if call.name != SUBMIT_TOOL and ran >= tool_limit:
+        if call.name != SUBMIT_TOOL and (
+            ran >= tool_limit if take_tool is None else not take_tool()
+        ):
             # The budget is spent: the call is answered, not run, and the episode ends.
             refused = True
             messages.append(
@@ -185,6 +210,7 @@ async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[
         if call.name == SUBMIT_TOOL:
             submitted, problem = parse_submit(call.arguments)
             calls.append(rt.record_submit(call, submitted, problem, step, node.seq))
+            ordered.append(calls[-1])
             messages.append(
                 {
                     "role": "tool",
@@ -202,14 +228,34 @@ async def _execute(state: EpisodeState, rt: EpisodeRuntime, node: Span) -> dict[
                 call, reason, step, node.seq, offered=call.name in offered
             )
             calls.append(made_call)
+            ordered.append(made_call)
             ran += 1
             messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
+            continue
+        if together:
+            # run below, with the reply's other calls; its place is kept
+            later.append((len(messages), len(ordered), call))
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": ""})
+            ordered.append(None)
+            ran += 1
             continue
         made_call = await rt.call_tool(call, step, node.seq, offered=call.name in offered)
         stopped = made_call.ends_episode
         calls.append(made_call)
+        ordered.append(made_call)
         ran += 1
         messages.append({"role": "tool", "tool_call_id": call.id, "content": made_call.content})
+    if later:
+        # every call of the reply is to a tool that may overlap: run them at once, and
+        # record them in the reply's order (each event with its own start and duration)
+        results = await asyncio.gather(
+            *(rt.call_tool(c, step, node.seq, offered=c.name in offered) for _, _, c in later)
+        )
+        for (at, index, _call), made_call in zip(later, results, strict=True):
+            messages[at]["content"] = made_call.content
+            ordered[index] = made_call
+            stopped = stopped if stopped is not None else made_call.ends_episode
+        calls = [c for c in ordered if c is not None]
     update["tool_log"] = calls
     step_calls = state["step_calls"] + len(response.tool_calls)
     update["step_calls"] = step_calls
@@ -247,6 +293,8 @@ def _step_ended(state: EpisodeState, rt: EpisodeRuntime, content: str) -> dict[s
     step = state["step"]
     plan = [dict(s) for s in state["plan"]]
     plan[step].update(status="done", result=content)
+    if rt.config.parallel_steps:
+        return {"plan": plan, "route": "join"}  # the join finds the steps that can run now
     if step + 1 < len(plan):
         return {"plan": plan, "step": step + 1, "route": "retriever"}
     return {"plan": plan, "ended": "plan_finished", "route": "finish"}

@@ -10,8 +10,9 @@ from langgraph.runtime import Runtime
 from sandlot.agents.graph.catalog import planner_catalog, planner_query
 from sandlot.agents.graph.executor import budget_spent
 from sandlot.agents.graph.prompts import (
+    PLANNER_PARALLEL,
     PLANNER_SYSTEM,
-    parse_plan,
+    parse_plan_steps,
     planner_user_message,
     step_message,
     with_policy,
@@ -20,7 +21,7 @@ from sandlot.agents.graph.runtime import EpisodeRuntime
 from sandlot.agents.graph.state import EpisodeState, PlanStep
 from sandlot.agents.models.base import ModelRequest
 
-__all__ = ["finish", "planner", "retriever", "route"]
+__all__ = ["finish", "planner", "retrieve", "retriever", "route"]
 
 
 def route(state: EpisodeState) -> str:
@@ -67,7 +68,7 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
         )
         request = ModelRequest(
             messages=[
-                {"role": "system", "content": with_policy(PLANNER_SYSTEM, rt.policy)},
+                {"role": "system", "content": with_policy(_planner_system(rt), rt.policy)},
                 {
                     "role": "user",
                     "content": planner_user_message(
@@ -103,11 +104,14 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
                 "error": f"planner model call failed: {made.error}",
                 "route": "finish",
             }
-        steps, note = parse_plan(response.content)
+        planned, note = parse_plan_steps(response.content)
+        steps = [s.text for s in planned]
         if not steps:
             # A plan we cannot read still leaves the request itself as the one step.
             steps = [task.instruction]
         plan = [*done, *(PlanStep(text=s, status="pending", result=None) for s in steps)]
+        if rt.config.parallel_steps:
+            _mark_needs(plan, len(done), planned)
         reason = note
         if not first:
             reason = f"step failed: {failed['text']}" if failed else "re-plan"
@@ -126,6 +130,8 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
                 "replan": not first,
                 "reason": reason,
                 "catalog_size": catalog.size,
+                # parallel steps: what each step needs done first
+                **({"after": [s.get("after") for s in plan]} if rt.config.parallel_steps else {}),
                 # the shortlist the planner saw; absent: it saw the whole catalog
                 **({"catalog_shown": list(catalog.shown)} if catalog.shortlisted else {}),
             },
@@ -137,8 +143,25 @@ async def planner(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict
             "messages": messages,
             "replans": state["replans"] + (0 if first else 1),
             "model_log": [made],
-            "route": "retriever",
+            # parallel steps: the join finds the steps that can run now
+            "route": "join" if rt.config.parallel_steps else "retriever",
         }
+
+
+def _planner_system(rt: EpisodeRuntime) -> str:
+    """The planner's generic prompt; with parallel steps, how to mark what steps need."""
+    return f"{PLANNER_SYSTEM} {PLANNER_PARALLEL}" if rt.config.parallel_steps else PLANNER_SYSTEM
+
+
+def _mark_needs(plan: list[PlanStep], start: int, planned: list[Any]) -> None:
+    """Note on each new step (from ``start``) the plan indices of the steps it needs: those
+    the planner listed, else the step before it (the first new step needs none: the
+    steps before it are done)."""
+    for j in range(len(plan) - start):
+        after = planned[j].after if j < len(planned) else None
+        if after is None:
+            after = [j - 1] if j > 0 else []
+        plan[start + j]["after"] = [start + i for i in after]
 
 
 _RECORDED = 20  # ranked tools a retrieval event keeps
@@ -152,29 +175,7 @@ async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> di
     step = state["step"]
     plan: list[dict[str, Any]] = [dict(s) for s in state["plan"]]
     with rt.node("retriever", step) as node:
-        query = plan[step]["text"]
-        assert rt.retriever is not None
-        # the top k are offered; the top 20 recorded, so a miss shows how close it was
-        ranked = rt.retriever.rank(query, max(rt.config.k, _RECORDED))
-        offered = [r.tool for r in ranked[: rt.config.k]]
-        # what the step needs, from the reference and the calls made (not the step's text)
-        needed = rt.needed_tools(state["tool_log"])
-        hit = None if not needed else all(t in offered for t in needed)
-        rt.recorder.event(
-            "retrieval",
-            rt.retriever.name,
-            {
-                "step_index": step,
-                "query": query,
-                "matched": bool(ranked),  # false: no tool matched the step, none offered
-                "ranked": [{"tool": r.tool, "score": r.score} for r in ranked[:_RECORDED]],
-                "k": rt.config.k,
-                "offered": offered,
-                "needed": needed,
-                "hit": hit,
-            },
-            parent=node.seq,
-        )
+        offered, matched = retrieve(rt, state, step, node.seq)
         plan[step]["status"] = "active"
         return {
             "plan": plan,
@@ -183,13 +184,42 @@ async def retriever(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> di
             "messages": [
                 {
                     "role": "user",
-                    "content": step_message(
-                        step, len(plan), plan[step]["text"], matched=bool(ranked)
-                    ),
+                    "content": step_message(step, len(plan), plan[step]["text"], matched=matched),
                 }
             ],
             "route": "executor",
         }
+
+
+def retrieve(
+    rt: EpisodeRuntime, state: EpisodeState, step: int, parent: int | None
+) -> tuple[list[str], bool]:
+    """Rank the tools for plan step ``step`` and record the ranking as a retrieval event
+    under ``parent``: the tools offered, and whether any tool matched."""
+    query = state["plan"][step]["text"]
+    assert rt.retriever is not None
+    # the top k are offered; the top 20 recorded, so a miss shows how close it was
+    ranked = rt.retriever.rank(query, max(rt.config.k, _RECORDED))
+    offered = [r.tool for r in ranked[: rt.config.k]]
+    # what the step needs, from the reference and the calls made (not the step's text)
+    needed = rt.needed_tools(state["tool_log"])
+    hit = None if not needed else all(t in offered for t in needed)
+    rt.recorder.event(
+        "retrieval",
+        rt.retriever.name,
+        {
+            "step_index": step,
+            "query": query,
+            "matched": bool(ranked),  # false: no tool matched the step, none offered
+            "ranked": [{"tool": r.tool, "score": r.score} for r in ranked[:_RECORDED]],
+            "k": rt.config.k,
+            "offered": offered,
+            "needed": needed,
+            "hit": hit,
+        },
+        parent=parent,
+    )
+    return offered, bool(ranked)
 
 
 async def finish(state: EpisodeState, runtime: Runtime[EpisodeRuntime]) -> dict[str, Any]:

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from sandlot.environments.trajectory import STEP_FAILED
 
 __all__ = [
     "DEMOS_HEADING",
     "EXECUTOR_SYSTEM",
+    "PLANNER_PARALLEL",
     "PLANNER_SYSTEM",
+    "PlannedStep",
     "POLICY_HEADING",
     "SINGLE_AGENT_SYSTEM",
     "demos_message",
     "parse_plan",
+    "parse_plan_steps",
     "planner_user_message",
     "step_message",
     "unlisted_line",
@@ -33,6 +36,15 @@ PLANNER_SYSTEM = (
     "(it breaks a rule) or needs no tool, plan a single step that answers it. "
     "Reply with JSON only: "
     '{"steps": ["...", "..."]}'
+)
+
+PLANNER_PARALLEL = (
+    "Steps that do not need each other's results can run at the same time. Give a step "
+    'as {"text": "...", "after": [...]} with the numbers (from 0) of the earlier steps '
+    'whose results it needs; "after": [] for a step that needs none. A step given as a '
+    "plain string needs the step before it. For example: "
+    '{"steps": [{"text": "Look up A", "after": []}, {"text": "Look up B", "after": []}, '
+    '{"text": "Compare A and B and answer", "after": [0, 1]}]}'
 )
 
 EXECUTOR_SYSTEM = (
@@ -129,6 +141,27 @@ _LISTED = re.compile(
 _STEP_TEXT_KEYS = ("text", "description", "step", "task", "action", "content")
 
 
+class PlannedStep(NamedTuple):
+    """One step of a planner reply: its text, and the indices (in the reply) of the
+    earlier steps it needs (None: the step before it)."""
+
+    text: str
+    after: list[int] | None
+
+
+def _after(item: Any, index: int) -> list[int] | None:
+    """The earlier steps a step object says it needs: whole numbers below its own index
+    (others cannot be waited for and are dropped), None when it does not say."""
+    if not isinstance(item, dict) or not isinstance(item.get("after"), list):
+        return None
+    needs = {
+        n
+        for n in item["after"]
+        if isinstance(n, int) and not isinstance(n, bool) and 0 <= n < index
+    }
+    return sorted(needs)
+
+
 def _step_text(item: Any) -> str:
     """One step as text: a string, or the text field of an object the model made."""
     if isinstance(item, dict):
@@ -139,14 +172,16 @@ def _step_text(item: Any) -> str:
     return str(item).strip()
 
 
-def _steps_of(data: Any) -> list[str]:
+def _steps_of(data: Any) -> list[PlannedStep]:
     if isinstance(data, dict):
         data = next((data[k] for k in ("steps", "plan") if isinstance(data.get(k), list)), None)
     elif isinstance(data, list) and not all(isinstance(i, str | dict) for i in data):
         return []  # a bare list is a plan only if it lists steps ("[1]" in prose is not)
     if not isinstance(data, list):
         return []
-    return [t for t in (_step_text(item) for item in data) if t]
+    items = [(item, _step_text(item)) for item in data]
+    items = [(item, t) for item, t in items if t]
+    return [PlannedStep(t, _after(item, i)) for i, (item, t) in enumerate(items)]
 
 
 def _json_values(text: str) -> list[Any]:
@@ -168,12 +203,21 @@ def _json_values(text: str) -> list[Any]:
 
 
 def parse_plan(content: str | None) -> tuple[list[str], str | None]:
+    """The steps' texts in a planner reply, and a note when the reply was not the JSON
+    asked for (:func:`parse_plan_steps`, without what each step needs)."""
+    steps, note = parse_plan_steps(content)
+    return [s.text for s in steps], note
+
+
+def parse_plan_steps(content: str | None) -> tuple[list[PlannedStep], str | None]:
     """The steps in a planner reply, and a note when the reply was not the JSON asked for.
 
     Accepts ``{"steps": [...]}`` or ``{"plan": [...]}`` or a bare JSON list — fenced or
     not, with prose or ``<think>`` blocks around it, steps as strings or as objects with
     a text field — and else a numbered, bulleted or ``Step N:`` list. Returns ([], note)
-    when nothing usable is found.
+    when nothing usable is found. A step object's ``"after"`` lists the indices of the
+    earlier steps it needs (later or unknown ones are dropped); without one, and for a
+    step given as text, ``after`` is None: it needs the step before it.
     """
     if not content or not content.strip():
         return [], "the planner returned no text"
@@ -189,5 +233,7 @@ def parse_plan(content: str | None) -> tuple[list[str], str | None]:
                 return steps, None
     listed = _LISTED.findall(_FENCE.sub("", text) or text)
     if listed:
-        return listed, "the planner reply was not JSON; read it as a list"
+        return [PlannedStep(t, None) for t in listed], (
+            "the planner reply was not JSON; read it as a list"
+        )
     return [], "the planner reply held no steps"

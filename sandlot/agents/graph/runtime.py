@@ -7,9 +7,10 @@ import asyncio
 import json
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from sandlot.agents.graph.ledger import BranchLedger
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse
 from sandlot.environments.trajectory import ModelCallRecord, ToolCallRecord
 from sandlot.tools.calls import ToolCall, clean_text
@@ -50,6 +51,10 @@ class AgentConfig:
     ``sandlot.registry.RETRIEVERS`` (``bm25``, the default; ``embedding``; ``hybrid``),
     ``module:attribute``, a factory ``factory(toolset) -> Retriever`` or a ready
     retriever (see :mod:`sandlot.retrieval`).
+
+    ``parallel_steps`` lets the planner mark which steps need which (``"after"``) and
+    runs the steps whose needs are done side by side, each in its own branch
+    (docs/fanout.md). Off by default: the steps run one after the other.
     """
 
     agent: AgentKind = "plan-execute"
@@ -64,6 +69,7 @@ class AgentConfig:
     retriever: RetrieverSpec = "bm25"
     # past successful episodes shown to the executor (sandlot.agents.graph.demos)
     demos: DemoSource | None = None
+    parallel_steps: bool = False
 
     def __post_init__(self) -> None:
         if self.agent not in ("plan-execute", "single"):
@@ -95,6 +101,8 @@ class EpisodeRuntime:
     retriever: Retriever | None = None
     root: int | None = None  # seq of the episode's root span
     user: UserPlayer | None = None  # plays the task's simulated user, when it has one
+    # the calls the parallel branches of a wave take (budgets held across branches)
+    ledger: BranchLedger = field(default_factory=BranchLedger)
 
     @property
     def toolset(self) -> Toolset:

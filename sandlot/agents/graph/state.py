@@ -11,7 +11,7 @@ the environment, the recorder — live in the immutable
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from sandlot.environments.trajectory import (
     EndReason,
@@ -21,21 +21,55 @@ from sandlot.environments.trajectory import (
     UserTurnRecord,
 )
 
-__all__ = ["EpisodeState", "PlanStep", "Route", "StepStatus", "initial_state", "trajectory_of"]
+__all__ = [
+    "EpisodeState",
+    "Halt",
+    "PlanStep",
+    "Route",
+    "StepStatus",
+    "initial_state",
+    "merge_plan",
+    "trajectory_of",
+]
 
 StepStatus = Literal["pending", "active", "done", "failed"]
-Route = Literal["planner", "retriever", "executor", "finish"]
+Route = Literal["planner", "retriever", "executor", "finish", "join", "branch"]
 
 
 class PlanStep(TypedDict):
     text: str
     status: StepStatus
     result: str | None
+    # the plan indices of the steps it needs done first (parallel steps only; absent:
+    # the step before it)
+    after: NotRequired[list[int]]
+
+
+class Halt(TypedDict):
+    """A parallel branch that ended the episode (an answer, a tool's end, a spent budget,
+    a failed model call): the join that follows ends it the same way."""
+
+    step: int
+    ended: EndReason
+    error: str | None
+    answer: str | None
+
+
+def merge_plan(old: list[PlanStep], new: list[PlanStep] | dict[int, dict[str, Any]]) -> Any:
+    """The plan's reducer: a list replaces the plan; a mapping of step index to fields
+    updates those steps (what each parallel branch returns for its own step, merged by
+    index whatever order the branches end in)."""
+    if not isinstance(new, dict):
+        return new
+    plan = [PlanStep(**s) for s in old or ()]  # type: ignore[typeddict-item]
+    for index, fields in new.items():
+        plan[int(index)].update(fields)  # type: ignore[typeddict-item]
+    return plan
 
 
 class EpisodeState(TypedDict, total=False):
     task_id: str
-    plan: list[PlanStep]
+    plan: Annotated[list[PlanStep], merge_plan]
     step: int  # index of the current plan step
     messages: Annotated[list[dict[str, Any]], operator.add]  # the conversation, appended to
     offered: list[str]  # tool names offered for the current step
@@ -51,6 +85,11 @@ class EpisodeState(TypedDict, total=False):
     error: str | None  # why it ended early
     route: Route
     trace_seq: int  # the trace's next event seq when this state was reached (for resume)
+    # parallel steps: the steps of the wave being fanned out, the seq of the join that
+    # fanned them out, and what ended the episode in a branch
+    wave: list[int]
+    wave_id: int
+    halts: Annotated[list[Halt], operator.add]
 
 
 def initial_state(task_id: str) -> EpisodeState:

@@ -148,7 +148,8 @@ class ScriptedModel(Model):
     Args:
         script: The responses, or a (sync or async) function from ModelRequest to a response.
         plan: When given, planner requests (purpose "plan") are answered with
-            ``{"steps": plan}`` without consuming the script.
+            ``{"steps": plan}`` without consuming the script (a step is a string, or
+            ``{"text": ..., "after": [...]}`` for parallel steps).
         name: The model name stored in traces.
 
     Attributes:
@@ -156,7 +157,11 @@ class ScriptedModel(Model):
     """
 
     def __init__(
-        self, script: Script, *, plan: list[str] | None = None, name: str = "scripted"
+        self,
+        script: Script,
+        *,
+        plan: Sequence[str | dict[str, Any]] | None = None,
+        name: str = "scripted",
     ) -> None:
         if isinstance(script, str | bytes) or not (
             callable(script) or isinstance(script, Sequence)
