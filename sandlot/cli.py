@@ -441,6 +441,14 @@ def run_cmd(
     demos_k: Annotated[
         int, typer.Option("--demos-k", min=1, help="Demonstrations shown per episode.")
     ] = 2,
+    parallel_steps: Annotated[
+        bool,
+        typer.Option(
+            "--parallel-steps",
+            help="Let the planner mark steps that do not need each other and run them "
+            "side by side, each in its own branch (docs/fanout.md). Recorded in the run.",
+        ),
+    ] = False,
     max_model_calls: Annotated[
         int, typer.Option(min=1, help="Model-call budget per episode.")
     ] = 40,
@@ -531,7 +539,8 @@ def run_cmd(
         typer.Option(
             help="Model that plays the simulated user of tasks whose user is played by a "
             "model (user.llm: true); 'oracle' plays it from the task's hidden facts. "
-            "Scripted users follow their script (docs/users.md)."
+            "Scripted users follow their script (docs/users.md). With --resume the run's "
+            "own user model is the default when it can be rebuilt from its name (oracle)."
         ),
     ] = None,
     tools: ExtraTools = None,
@@ -581,9 +590,14 @@ def run_cmd(
 
         resumed_model = _agent_model(model, planner_model, executor_model, endpoint)
         resumed_judge = _make_model(judge, **endpoint) if judge else None
-        _redact_output(resumed_model, resumed_judge)
-        try:
-            with _trace_file("--db"), _tool_errors(), _run_errors(), _progress(0, quiet) as advance:
+        resumed_user = (
+            _make_model(user_model, option="--user-model", **endpoint) if user_model else None
+        )
+        _redact_output(resumed_model, resumed_judge, resumed_user)
+        # innermost first: the resume's and the trace's errors are about --db, a recorded
+        # tool source that cannot be loaded is about --tools
+        with _tool_errors(), _trace_file("--db"), _run_errors(), _progress(0, quiet) as advance:
+            try:
                 result = asyncio.run(
                     resume_run(
                         db,
@@ -592,10 +606,11 @@ def run_cmd(
                         judge=resumed_judge,
                         env_options=env_options,
                         on_episode=advance,
+                        user_model=resumed_user,
                     )
                 )
-        except ResumeError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--db") from exc
+            except ResumeError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--db") from exc
         print_run_summary(result)
         return
     if not paths:
@@ -603,7 +618,9 @@ def run_cmd(
     tasks = _load_tasks(paths, added)
     the_model = _agent_model(model or "oracle", planner_model, executor_model, endpoint)
     judge_model = _make_model(judge, **endpoint) if judge else None
-    the_user_model = _make_model(user_model, **endpoint) if user_model else None
+    the_user_model = (
+        _make_model(user_model, option="--user-model", **endpoint) if user_model else None
+    )
     _redact_output(the_model, judge_model, the_user_model)
     _check_clashes({t.environment for t in tasks}, added)
     _check_sandbox(env_options["sandbox"], {t.environment for t in tasks})
@@ -616,6 +633,7 @@ def run_cmd(
         max_model_calls=max_model_calls,
         retriever=_retriever(retriever),
         demos=None if demos is None else DemoSource(str(demos), k=demos_k),
+        parallel_steps=parallel_steps,
     )
     with _trace_file("--db"), _run_errors(), _progress(len(tasks) * epochs, quiet) as advance:
         result = asyncio.run(
@@ -660,7 +678,8 @@ def _price(price_input: float | None, price_output: float | None):
     return Price(input=price_input or 0.0, output=price_output or 0.0)
 
 
-def _make_model(spec: str, *, price=None, **options):
+def _make_model(spec: str, *, price=None, option: str = "--model", **options):
+    """The model ``spec`` names; one that cannot be made is a usage error of ``option``."""
     from sandlot.agents.models.registry import make_model
 
     if not spec.startswith(("openai", "llama")):
@@ -670,7 +689,7 @@ def _make_model(spec: str, *, price=None, **options):
     try:
         made = make_model(spec, **{k: v for k, v in options.items() if v is not None})
     except (ValueError, ModelError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
     if price is not None:
         made.price = price  # any kind: a scripted model's usage has a cost too
     return made
@@ -725,12 +744,14 @@ def replay_cmd(
     from sandlot.agents.after.replay import ReplayError, replay_episode
     from sandlot.console import console, outcome_text
 
-    try:
-        with _trace_file("DB"), _tool_errors():
-            options = {"sandbox": _sandbox(sandbox)}
+    # innermost first: a ReplayError and a TraceFileError are UserErrors too, said as what
+    # they are before a recorded tool source that cannot be loaded is (--tools)
+    with _tool_errors(), _trace_file("DB"):
+        options = {"sandbox": _sandbox(sandbox)}
+        try:
             report = asyncio.run(replay_episode(db, episode_id, env_options=options))
-    except ReplayError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        except ReplayError as exc:
+            raise typer.BadParameter(str(exc), param_hint="EPISODE_ID") from exc
     new = report.replay
     console.print(
         f"replay episode {new.episode_id} of {episode_id}: {report.compared} tool calls compared"

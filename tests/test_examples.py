@@ -138,3 +138,17 @@ def test_the_simulated_user_example_prints_each_conversation():
     assert "user:  My email is alan@example.com." in out.stdout
     assert "cancel-with-a-model-user: passed" in out.stdout
     assert "user:  My order id is 1001." in out.stdout
+
+
+def test_the_fanout_example_runs_three_lookups_as_branches():
+    out = subprocess.run(
+        [sys.executable, "examples/fanout.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "outcome: passed, answer: 2.10, 3.40, 1.95" in out.stdout
+    assert "wave: steps [0, 1, 2] run side by side" in out.stdout
+    assert "branches: 3" in out.stdout

@@ -267,6 +267,23 @@ def _reference_problems(item: ChecklistItem, task: Task) -> list[str]:
     return []
 
 
+def _ask_problems(task: Task) -> list[Problem]:
+    """A reference ask placed past the reference's calls: ``before`` counts the calls
+    made before it, from 0 (before the first) to their number (before the answer)."""
+    if task.reference is None:
+        return []
+    n = len(task.reference.calls)
+    return [
+        (
+            f"reference.asks[{i}].before",
+            f"{ask.before} is past the reference's {n} call(s); use 0 (before the first "
+            f"call) to {n} (after the last, before the answer)",
+        )
+        for i, ask in enumerate(task.reference.asks)
+        if ask.before > n
+    ]
+
+
 def id_problem(value: str) -> str | None:
     """Why ``value`` cannot be an id (of a task or a checklist item), or None. An id is
     printed in tables, stored in traces and typed on the command line: it must have a
@@ -311,6 +328,7 @@ def task_problems(task: Task) -> list[Problem]:
                 "whatever it did; make at least one item required (the default)",
             )
         )
+    problems += _ask_problems(task)
     if task.max_tool_calls < 1:
         problems.append(("max_tool_calls", f"must be >= 1, got {task.max_tool_calls}"))
     elif task.reference and len(task.reference.calls) > task.max_tool_calls:
@@ -337,6 +355,10 @@ def _named_tools(task: Task) -> list[tuple[str, str]]:
             named.append((f"checklist[{i}].check.tool", check.tool))
         elif isinstance(check, OrderCheck):
             named += [(f"checklist[{i}].check.tools[{j}]", t) for j, t in enumerate(check.tools)]
+        elif isinstance(check, CustomCheck) and check.type == "asked":
+            before = (check.model_extra or {}).get("before")
+            if isinstance(before, str):  # asked before the first call of this tool
+                named.append((f"checklist[{i}].check.before", before))
     if task.tool_states is not None:
         named += tool_states_names(task.tool_states)
     return named

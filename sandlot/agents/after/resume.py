@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
@@ -20,6 +20,9 @@ from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, s
 from sandlot.agents.running.sandboxes import run_sandboxes
 from sandlot.agents.running.world_options import run_world_options, stored_world_options
 from sandlot.errors import ResumeError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sandlot.environments.tasks import Task
 
 __all__ = ["ResumeError", "resume_run"]
 
@@ -35,15 +38,19 @@ async def resume_run(
     judge: Model | None = None,
     env_options: dict[str, Any] | None = None,
     on_episode: Callable[[EpisodeResult], None] | None = None,
+    user_model: Model | str | None = None,
 ) -> RunResult:
     """Resume run ``run_id`` (default: the latest run) of trace file ``db``.
 
     ``model`` defaults to the run's own model when it can be rebuilt from its name
     (``oracle``); other models must be given again (their keys are never stored).
+    ``user_model``, which plays the simulated user of tasks whose user is played by a
+    model (``user.llm: true``), defaults likewise to the one the run recorded.
 
     Raises:
-        ResumeError: nothing to resume, or the run is still running in a live process
-            (the message names it); nothing is written then.
+        ResumeError: nothing to resume, the run is still running in a live process
+            (the message names it), or a model of the run cannot be rebuilt and was not
+            given again; nothing is written then.
     """
     if not Path(db).exists():
         raise ResumeError(f"no trace file at {db}")
@@ -88,6 +95,14 @@ async def resume_run(
             for task_id, task in tasks.items()
             if task is not None and (task_id, epoch) not in seen
         ]
+        # who plays the users played by a model in the episodes still to run
+        the_user_model = _user_model(run, user_model, [job["task"] for job in jobs])
+        if the_user_model is not None:
+            for secret in the_user_model.secrets():
+                store.add_secret(secret)
+            await the_user_model.check()
+            for job in jobs:
+                job["user_model"] = the_user_model
         needed = [task for task in tasks.values() if task is not None]
         async with run_sandboxes(needed, opts, run_id=rid, concurrency=concurrency) as opts:
             results = await run_jobs(
@@ -104,3 +119,29 @@ async def resume_run(
             )
         previous = [load_episode(store, e) for e in kept]
     return RunResult(run_id=rid, episodes=previous + results, epochs=epochs, db=str(db))
+
+
+def _user_model(run: dict[str, Any], given: Model | str | None, tasks: list[Task]) -> Model | None:
+    """The model that plays the users of ``tasks`` played by a model: the one given, else
+    the one the run recorded, rebuilt from its name (None when no task needs one).
+
+    Raises:
+        ResumeError: a task needs one, and none was given and the run's cannot be rebuilt.
+    """
+    if not any(task.user is not None and task.user.llm for task in tasks):
+        return None
+    config = run.get("config")
+    recorded = config.get("user_model") if isinstance(config, dict) else None
+    if given is None and not isinstance(recorded, str):
+        raise ResumeError(
+            f"run {run['id']} has tasks whose user is played by a model (user.llm: true) "
+            "and records no user model; give one (--user-model)"
+        )
+    spec = given if given is not None else str(recorded)
+    try:
+        return resolve_model(spec)
+    except ValueError as exc:
+        raise ResumeError(
+            f"cannot rebuild the user model {spec!r} of run {run['id']} ({exc}); "
+            "give the user model again (--user-model)"
+        ) from exc

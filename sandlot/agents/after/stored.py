@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["end_reason_of", "load_episode"]
 
 # the events the record is rebuilt from
-RECORD_KINDS = ("model_call", "tool_call", "plan")
+RECORD_KINDS = ("model_call", "tool_call", "plan", "user_turn")
 
 
 def end_reason_of(row: dict[str, Any]) -> EndReason | None:

@@ -141,6 +141,11 @@ async def run_episode(
         saved = None
         if resume is not None:
             saved = await graph.aget_state(run_config)
+            if "branch" in (saved.next or ()):
+                # killed while parallel branches ran: the checkpoint holds some branches'
+                # records without their events, so the episode starts again from scratch
+                await checkpointer.adelete_thread(recorder.episode_id)
+                saved = await graph.aget_state(run_config)
             # the events the checkpoint covers keep their numbers, even those a kill lost
             recorder.skip_to(int((saved.values or {}).get("trace_seq") or 0))
         env = make_environment(task.environment, **world_opts)
@@ -385,7 +390,8 @@ async def run(
     episodes of other, similar tasks from a trace file (:mod:`sandlot.agents.graph.demos`).
 
     ``user_model`` plays the simulated user of the tasks whose user is played by a model
-    (``user.llm: true``; docs/users.md); scripted users follow their script.
+    (``user.llm: true``; docs/users.md); scripted users follow their script. Its name is
+    recorded (``runs.config["user_model"]``) for a resume to rebuild it from.
     """
     tasks = list(tasks)
     for task in tasks:  # a task whose user needs a model fails before anything runs
@@ -399,6 +405,13 @@ async def run(
     if demos is not None:
         cfg = dataclasses.replace(cfg, demos=demos)
     resolve_retriever(cfg.retriever)  # an unknown retriever fails before anything runs
+    talking = [t.id for t in tasks if t.user is not None]
+    if cfg.parallel_steps and talking:  # branches would interleave one conversation
+        raise UserError(
+            "parallel steps cannot run tasks with a simulated user (their branches would "
+            f"talk over each other): {', '.join(talking[:3])}"
+            + (f" and {len(talking) - 3} more" if len(talking) > 3 else "")
+        )
     if cfg.demos is not None:
         if not Path(cfg.demos.path).is_file():
             raise UserError(f"no trace file at {cfg.demos.path} to take demonstrations from")
@@ -412,7 +425,7 @@ async def run(
                 await checked.check()
     async with open_store(db) as store:
         if store is not None:
-            for secret in [*model.secrets(), *(judge.secrets() if judge else [])]:
+            for secret in [m for x in (model, judge, user_model) if x for m in x.secrets()]:
                 store.add_secret(secret)
             run_id = store.start_run(
                 model=model.name,
@@ -425,6 +438,8 @@ async def run(
                     "epochs": epochs,
                     "concurrency": concurrency,
                     "tools": recorded_tools,
+                    # the name a resume rebuilds the user model from (oracle), if it can
+                    **({"user_model": user_model.name} if user_model is not None else {}),
                     **(config or {}),
                 },
                 n_tasks=len(tasks),

@@ -1,0 +1,73 @@
+"""Each error of `sandlot replay` and `sandlot run --resume` is said under the option or
+argument it is about — a missing trace under the trace's, never under --tools — and
+`--user-model` goes with `--resume`."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from typer.testing import CliRunner
+
+from sandlot.agents.models import ScriptedModel
+from sandlot.agents.running.runner import run
+from sandlot.cli import app
+from sandlot.traces.store import TraceStore
+from tests.agents.test_resume_users import llm_user_task
+
+WIDE = {"COLUMNS": "400"}  # one error line, however long the path
+
+
+def test_a_missing_trace_in_replay_is_a_trace_error_not_a_tools_error(tmp_path):
+    out = CliRunner().invoke(app, ["replay", str(tmp_path / "typo.db"), "ep"], env=WIDE)
+    assert out.exit_code == 2, out.output
+    assert "Invalid value for DB:" in out.output and "no trace file" in out.output
+    assert "--tools" not in out.output
+
+
+def test_an_unknown_episode_in_replay_is_about_the_episode_not_tools(tmp_path):
+    db = tmp_path / "t.db"
+    with TraceStore(db):
+        pass
+    out = CliRunner().invoke(app, ["replay", str(db), "nope"], env=WIDE)
+    assert out.exit_code == 2, out.output
+    assert "Invalid value for EPISODE_ID:" in out.output and "no episode 'nope'" in out.output
+    assert "--tools" not in out.output
+
+
+def test_resume_errors_are_about_db_and_user_model(tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(app, ["run", "--resume", "--db", str(tmp_path / "typo.db")], env=WIDE)
+    assert missing.exit_code == 2 and "Invalid value for --db:" in missing.output
+    assert "--tools" not in missing.output
+    bad = runner.invoke(
+        app, ["run", "--resume", "--db", str(tmp_path / "t.db"), "--user-model", "bogus"], env=WIDE
+    )
+    assert bad.exit_code == 2 and "Invalid value for --user-model:" in bad.output, bad.output
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_run_resume_takes_the_user_model_again(tmp_path):
+    db = tmp_path / "t.db"
+    tasks = [llm_user_task("u1"), llm_user_task("u2")]
+    user = ScriptedModel(["Order 1001, yes."] * 4)  # cannot be rebuilt from its name
+    first = asyncio.run(run(tasks, model="oracle", db=db, agent="single", user_model=user))
+    assert all(e.success for e in first.episodes)
+    gone = next(e.episode_id for e in first.episodes if e.task_id == "u2")
+    with sqlite3.connect(db) as conn:  # as if the process died before u2 started
+        conn.execute("DELETE FROM events WHERE episode_id = ?", (gone,))
+        conn.execute("DELETE FROM episodes WHERE id = ?", (gone,))
+    conn.close()
+
+    runner = CliRunner()
+    refused = runner.invoke(app, ["run", "--resume", "--db", str(db), "-q"], env=WIDE)
+    assert refused.exit_code == 2 and "give the user model again (--user-model)" in refused.output
+    assert "--tools" not in refused.output
+    resumed = runner.invoke(
+        app, ["run", "--resume", "--db", str(db), "--user-model", "oracle", "-q"], env=WIDE
+    )
+    assert resumed.exit_code == 0, resumed.output
+    with TraceStore(db) as store:
+        episodes = store.episodes(first.run_id)
+    assert sorted(e["task_id"] for e in episodes) == ["u1", "u2"]
+    assert all(e["status"] == "done" and e["success"] for e in episodes)
