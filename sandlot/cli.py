@@ -42,7 +42,9 @@ ExtraTools = Annotated[
     typer.Option(
         "--tools",
         help="Extra tools: a registered toolset's name, a module name or a .py file "
-        "whose @tool functions are added to the environment. Repeatable.",
+        "whose @tool functions are added to the environment; an MCP server "
+        "('mcp+stdio:COMMAND ARGS', 'mcp+http://HOST:PORT/PATH'; the mcp extra); or "
+        "LangChain tools ('langchain:MODULE[:ATTR]'). Repeatable.",
     ),
 ]
 InstalledTools = Annotated[
@@ -988,7 +990,9 @@ def export_cmd(
     fmt: Annotated[
         str | None,
         typer.Option(
-            "--format", help="Export a table for analysis: jsonl (one object a row) or csv."
+            "--format",
+            help="Export a table for analysis: jsonl (one object a row) or csv; or otlp: "
+            "send the episodes as OpenTelemetry spans to --endpoint (the otel extra).",
         ),
     ] = None,
     table: Annotated[
@@ -998,6 +1002,18 @@ def export_cmd(
     run_id: Annotated[
         str | None, typer.Option("--run", help="With --format: only this run's rows.")
     ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="With --format otlp: the OTLP/HTTP receiver's traces URL, e.g. "
+            "http://localhost:4318/v1/traces.",
+        ),
+    ] = None,
+    only_episode: Annotated[
+        str | None,
+        typer.Option("--episode", help="With --format otlp: only this episode."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="With --format: the file to write (default: standard output)."),
@@ -1005,7 +1021,10 @@ def export_cmd(
 ) -> None:
     """Write one episode as a standalone HTML file that opens with no server (EPISODE_ID
     --html FILE), or a table of episodes, checks or events as JSON Lines or CSV
-    (--format)."""
+    (--format), or send episodes as OpenTelemetry spans (--format otlp --endpoint URL)."""
+    if fmt == "otlp":
+        _export_otlp(db, endpoint, run_id, only_episode or episode_id)
+        return
     if fmt is not None:
         _export_table(db, fmt, table, run_id, out, episode_id, html)
         return
@@ -1021,6 +1040,36 @@ def export_cmd(
     except (LookupError, ValueError) as exc:  # no such episode; not a trace file
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"wrote {written}")
+
+
+def _export_otlp(
+    db: Path, endpoint: str | None, run_id: str | None, episode_id: str | None
+) -> None:
+    """``sandlot export --format otlp``: episodes as spans to an OTLP/HTTP receiver."""
+    import sqlite3
+
+    from sandlot.errors import UserError
+    from sandlot.traces.otel import OtlpExportError, export_otlp
+
+    if not endpoint:
+        raise typer.BadParameter(
+            "--format otlp needs --endpoint URL (e.g. http://localhost:4318/v1/traces)",
+            param_hint="--endpoint",
+        )
+    if not db.is_file():
+        raise typer.BadParameter(f"no trace file at {db}", param_hint="DB")
+    try:
+        n = export_otlp(db, endpoint, run_id=run_id, episode_id=episode_id)
+    except OtlpExportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except UserError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except sqlite3.DatabaseError as exc:
+        raise typer.BadParameter(
+            f"{db} is not an SQLite trace file ({exc})", param_hint="DB"
+        ) from exc
+    typer.echo(f"sent {n} spans to {endpoint}", err=True)
 
 
 def _export_table(

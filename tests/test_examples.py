@@ -1,8 +1,12 @@
 """The examples run as documented."""
 
+import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -152,3 +156,32 @@ def test_the_fanout_example_runs_three_lookups_as_branches():
     assert "outcome: passed, answer: 2.10, 3.40, 1.95" in out.stdout
     assert "wave: steps [0, 1, 2] run side by side" in out.stdout
     assert "branches: 3" in out.stdout
+
+
+def test_the_otel_example_prints_one_episode_as_a_span_tree():
+    pytest.importorskip("opentelemetry.sdk", reason="the otel extra: make otel")
+    out = subprocess.run(
+        [sys.executable, "examples/otel_export.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("episode store-")
+    assert "\n  planner\n    chat oracle in=0 out=0\n" in out.stdout
+    assert "    execute_tool " in out.stdout and "one trace: " in out.stdout
+
+
+@pytest.mark.mcp
+def test_the_mcp_example_adds_a_server_s_tool_and_calls_it():
+    if importlib.util.find_spec("mcp") is None:
+        why = "the mcp extra is not installed: pip install -e '.[mcp]'"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the MCP tests: {why}")
+        pytest.skip(why)
+    out = _example("examples/mcp_tools.py")
+    assert out.returncode == 0, out.stderr
+    assert "tools from the server: shipping_cost" in out.stdout
+    assert "result: 12.90 EUR" in out.stdout
+    assert "refusal: " in out.stdout and "the weight must be positive" in out.stdout
