@@ -13,9 +13,9 @@ LLM_DB ?= llm-traces.db
 LOWEST_VENV ?= $(VENV)/lowest
 # Tests run with the venv's bin first on PATH, so a subprocess finds the venv's tools.
 RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
-FAST := -m "not docker and not browser and not llm and not embeddings and not otel and not mcp"
+FAST := -m "not docker and not browser and not llm and not embeddings and not otel and not phoenix and not mcp"
 
-.PHONY: install venv python-venv system-deps image llm embeddings catalog mcp otel lint format typecheck test test-fast \
+.PHONY: install venv python-venv system-deps image llm embeddings catalog mcp otel phoenix lint format typecheck test test-fast \
 	test-lowest demo demo-llm bench clean
 
 # A venv is usable once its pip is there. Debian's `python3 -m venv` without the
@@ -80,6 +80,9 @@ BFCL := bfcl-eval==2026.3.23
 otel: install  ## the otel extra: OpenTelemetry SDK and OTLP/HTTP exporter (export --format otlp)
 	$(BIN)/pip install -q -e '.[dev,otel]'
 
+phoenix: install  ## the phoenix extra: a real Arize Phoenix, which the OTLP export test sends to
+	$(BIN)/pip install -q -e '.[dev,otel,phoenix]'
+
 catalog: install  ## bfcl-eval's data, without its dependencies: the catalog world (~1,300 tools)
 	$(BIN)/pip install -q --no-deps '$(BFCL)'
 
@@ -95,7 +98,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install system-deps image llm embeddings catalog mcp otel  ## everything: Docker, browser and real-model tests
+test: install system-deps image llm embeddings catalog mcp otel phoenix  ## everything: Docker, browser and real-model tests
 	$(RUN) $(BIN)/python -m pytest -q
 
 test-fast: install  ## without Docker and browser tests
