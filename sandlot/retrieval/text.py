@@ -47,19 +47,17 @@ QUERY_FILLERS = frozenset(["help", "want", "need", "like"])
 nothing about the tool it needs; dropped from queries only, so a tool named for them
 (``help_display``) is still found by its whole name."""
 
-_local = threading.local()  # a PyStemmer stemmer is not safe to share between threads
-
-
-def _stemmer() -> Stemmer.Stemmer:
-    found = getattr(_local, "stemmer", None)
-    if found is None:
-        found = _local.stemmer = Stemmer.Stemmer("english")
-    return found
+# One stemmer for the process, used under a lock: a PyStemmer stemmer is not safe to share
+# between threads unguarded, and one per thread would be built and freed with every
+# short-lived worker thread.
+_STEMMER = Stemmer.Stemmer("english")
+_STEMMING = threading.Lock()
 
 
 def stem(word: str) -> str:
     """The Snowball English stem of one lower-case word."""
-    return str(_stemmer().stemWord(word))
+    with _STEMMING:
+        return str(_STEMMER.stemWord(word))
 
 
 def split_identifier(text: str) -> list[str]:
@@ -87,7 +85,8 @@ def tokenize(text: str, *, query: bool = False) -> list[str]:
     """The terms of ``text``: its words (split, lower-cased, stop words dropped,
     stemmed), then each identifier of several words whole. A ``query`` also drops
     :data:`QUERY_FILLERS`."""
-    stemmer = _stemmer()
     drop = STOP_WORDS | QUERY_FILLERS if query else STOP_WORDS
     words = [w for w in split_identifier(text) if w not in drop]
-    return [*stemmer.stemWords(words), *_compounds(text)]
+    with _STEMMING:
+        stems = _STEMMER.stemWords(words)
+    return [*stems, *_compounds(text)]
