@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["task_file_text"]
+__all__ = ["task_file_text", "write_task_file"]
 
 
 def task_file_text(environment: str, header: str, tasks: list[dict[str, Any]]) -> str:
@@ -21,3 +23,13 @@ def task_file_text(environment: str, header: str, tasks: list[dict[str, Any]]) -
         default_flow_style=None,
     )
     return comment + body
+
+
+def write_task_file(text: str, out: Path | None) -> None:
+    """Write a generated task file to ``out`` (its folder made if needed), or to
+    standard output when ``out`` is None."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)

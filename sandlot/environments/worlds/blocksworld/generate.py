@@ -6,11 +6,10 @@ The same arguments write the same file."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from sandlot.environments.worlds.blocksworld.tasks import blocksworld_tasks
-from sandlot.environments.worlds.taskfile import task_file_text
+from sandlot.environments.worlds.taskfile import task_file_text, write_task_file
 
 __all__ = ["main", "task_file"]
 
@@ -39,11 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         text = task_file(args.size, args.count, args.seed)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    write_task_file(text, args.out)
     return 0
 
 

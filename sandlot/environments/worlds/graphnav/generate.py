@@ -6,11 +6,10 @@ The same arguments write the same file."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from sandlot.environments.worlds.graphnav.tasks import graphnav_tasks
-from sandlot.environments.worlds.taskfile import task_file_text
+from sandlot.environments.worlds.taskfile import task_file_text, write_task_file
 
 __all__ = ["main", "task_file"]
 
@@ -42,11 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         text = task_file(args.rooms, args.count, args.seed, args.slack)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    write_task_file(text, args.out)
     return 0
 
 
