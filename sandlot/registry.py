@@ -1,8 +1,8 @@
 """One registry for every extension point: worlds, tools, sandbox backends, model
-providers, check kinds and tool retrievers.
+providers, check kinds, tool retrievers and task sets.
 
 Each extension point is a :class:`Registry` below (:data:`WORLDS`, :data:`TOOLS`,
-:data:`SANDBOXES`, :data:`MODELS`, :data:`CHECKS`, :data:`RETRIEVERS`). A name reaches
+:data:`SANDBOXES`, :data:`MODELS`, :data:`CHECKS`, :data:`RETRIEVERS`, :data:`TASKSETS`). A name reaches
 one in three ways, and every caller (the CLI, the runner, ``tasks validate``, ``score``,
 ``replay``, ``--resume`` in a new process) resolves it the same way, with
 :meth:`Registry.get`:
@@ -12,7 +12,8 @@ one in three ways, and every caller (the CLI, the runner, ``tasks validate``, ``
 * **code** — ``REGISTRY.register("name", obj)`` (or an import path) in a running process;
 * **entry point** — an installed distribution publishes ``name = "module:attribute"``
   in the registry's entry-point group (``sandlot.worlds``, ``sandlot.tools``,
-  ``sandlot.sandboxes``, ``sandlot.models``, ``sandlot.checks``, ``sandlot.retrievers``);
+  ``sandlot.sandboxes``, ``sandlot.models``, ``sandlot.checks``, ``sandlot.retrievers``,
+  ``sandlot.tasksets``);
   it is imported only when the name is asked for, and a failed import is a
   :class:`ExtensionLoadError` that names the entry point and its distribution — never a
   bare traceback.
@@ -42,6 +43,7 @@ __all__ = [
     "MODELS",
     "RETRIEVERS",
     "SANDBOXES",
+    "TASKSETS",
     "TOOLS",
     "WORLDS",
     "Entry",
@@ -262,6 +264,12 @@ CHECKS: Registry[Any] = Registry("check kind", ("sandlot.checks",))
 RETRIEVERS: Registry[Any] = Registry("retriever", ("sandlot.retrievers",))
 """Tool retrievers (``--retriever NAME``): a factory ``factory(toolset)`` that returns a
 Retriever, or a ready Retriever (see :mod:`sandlot.retrieval`)."""
+
+TASKSETS: Registry[Any] = Registry("task set", ("sandlot.tasksets",))
+"""Task sets by name (``sandlot run NAME:SUBSET``, e.g. ``bfcl:multi_turn_base``): a
+callable ``task_set(subset)`` that returns the subset's tasks (Task objects or task
+mappings) and raises :class:`~sandlot.errors.UserError` for a subset it does not have.
+A third-party benchmark ported onto sandlot publishes its tasks this way."""
 
 for _name, _target in {
     "blocksworld": "sandlot.environments.worlds.blocksworld:BlocksworldEnvironment",

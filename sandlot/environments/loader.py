@@ -10,6 +10,7 @@ and :func:`load_tasks` reports the problems of every file it was given.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,15 @@ from pydantic import ValidationError
 from sandlot.environments.loader_checks import Problem, task_problems, world_problems
 from sandlot.environments.loader_errors import TaskFileError, describe_validation_error
 from sandlot.environments.tasks import Task
-from sandlot.errors import ExtensionLoadError
+from sandlot.errors import ExtensionLoadError, UserError
 
-__all__ = ["TASK_FILE_SUFFIXES", "TaskFileError", "load_task_file", "load_tasks"]
+__all__ = [
+    "TASK_FILE_SUFFIXES",
+    "TaskFileError",
+    "load_task_file",
+    "load_tasks",
+    "task_set_spec",
+]
 
 TASK_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 _TOP_LEVEL = ("environment", "defaults", "tasks")
@@ -336,24 +343,77 @@ def _load_entries(path: Path, entries: list[Any], options: _Options, worlds: _Wo
                 found.add(label, task_id, *describe_validation_error(err))
             continue
         task.source = str(path)
-        # The world's problems first: an unknown tool explains the reference mismatches
-        # that task_problems then reports about it.
-        problems: list[Problem] = []
-        if options.check_environments:
-            if task.environment not in worlds:
-                worlds[task.environment] = _world(task.environment)
-            world = worlds[task.environment]
-            if isinstance(world, str):
-                problems.append(("environment", world))
-            elif world is not None:
-                problems += world_problems(task, world, options.extra_tools)
-        problems += task_problems(task)
-        for field, message in problems:
-            found.add(label, task.id, field, message)
+        _check_task(task, label, options, worlds, found)
         tasks.append(task)
     if found.lines:
         task_id, field = found.first or (None, None)
         raise TaskFileError(path, found.lines, task_id=task_id, field=field)
+    return tasks
+
+
+def _check_task(
+    task: Task, label: str, options: _Options, worlds: _Worlds, found: _Collector
+) -> None:
+    """Record in ``found`` every problem of one task, its world's first: an unknown tool
+    explains the reference mismatches that task_problems then reports about it."""
+    problems: list[Problem] = []
+    if options.check_environments:
+        if task.environment not in worlds:
+            worlds[task.environment] = _world(task.environment)
+        world = worlds[task.environment]
+        if isinstance(world, str):
+            problems.append(("environment", world))
+        elif world is not None:
+            problems += world_problems(task, world, options.extra_tools)
+    problems += task_problems(task)
+    for field, message in problems:
+        found.add(label, task.id, field, message)
+
+
+_TASK_SET = re.compile(r"(?P<name>[A-Za-z][\w.-]*):(?P<subset>[^/\\]+)")
+
+
+def task_set_spec(path: str | Path) -> tuple[str, str] | None:
+    """``(name, subset)`` when ``path`` names a registered task set (``bfcl:multi_turn_base``)
+    rather than a file: it has the form ``NAME:SUBSET``, no such file exists, and ``NAME``
+    is registered in :data:`sandlot.registry.TASKSETS`."""
+    from sandlot.registry import TASKSETS
+
+    text = str(path)
+    match = _TASK_SET.fullmatch(text)
+    if match is None or Path(text).exists() or match["name"] not in TASKSETS:
+        return None
+    return match["name"], match["subset"]
+
+
+def _load_task_set(
+    spec: str, name: str, subset: str, options: _Options, worlds: _Worlds
+) -> list[Task]:
+    """The tasks a registered task set gives for ``subset``, checked like a file's."""
+    from sandlot.registry import TASKSETS
+
+    try:
+        given = list(TASKSETS.get(name)(subset))
+    except UserError as exc:
+        raise TaskFileError(spec, [str(exc)]) from exc
+    found = _Collector()
+    tasks: list[Task] = []
+    for index, item in enumerate(given):
+        if not isinstance(item, Task):
+            try:
+                item = Task.model_validate(item)
+            except ValidationError as exc:
+                for err in exc.errors(include_url=False):
+                    found.add(_label(None, index), None, *describe_validation_error(err))
+                continue
+        item.source = spec
+        _check_task(item, _label(item.id, index), options, worlds, found)
+        tasks.append(item)
+    if not given:
+        found.add(spec, None, None, "the task set gave no tasks")
+    if found.lines:
+        task_id, field = found.first or (None, None)
+        raise TaskFileError(spec, found.lines, task_id=task_id, field=field)
     return tasks
 
 
@@ -377,6 +437,32 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
+def _take(
+    loaded: list[Task],
+    where: str,
+    owner: dict[str, str],
+    tasks: list[Task],
+    errors: list[TaskFileError],
+) -> None:
+    """Add ``loaded`` (from file or task set ``where``) to ``tasks``, refusing ids that
+    an earlier file or task set defined."""
+    clashes = [t for t in loaded if t.id in owner]
+    clash_ids = {t.id for t in clashes}
+    if clashes:
+        errors.append(
+            TaskFileError(
+                where,
+                [f"task {t.id!r}, field id: the id is also used in {owner[t.id]}" for t in clashes],
+                task_id=clashes[0].id,
+                field="id",
+            )
+        )
+    for task in loaded:
+        owner.setdefault(task.id, where)
+        if task.id not in clash_ids:
+            tasks.append(task)
+
+
 def load_tasks(
     paths: Iterable[str | Path], *, check_environments: bool = True, extra_tools: Iterable[Any] = ()
 ) -> list[Task]:
@@ -384,7 +470,9 @@ def load_tasks(
 
     Args:
         paths: Task files and directories (or a single one); a file reached twice is
-            loaded once.
+            loaded once. ``NAME:SUBSET`` names a registered task set instead
+            (:data:`sandlot.registry.TASKSETS`, e.g. ``bfcl:multi_turn_base``); its
+            tasks are checked like a file's.
         check_environments: See :func:`load_task_file`.
         extra_tools: See :func:`load_task_file`.
 
@@ -401,6 +489,15 @@ def load_tasks(
     options = _Options(check_environments, _tool_names(extra_tools))
     done: set[Path] = set()
     for raw in paths:
+        task_set = task_set_spec(raw)
+        if task_set is not None:
+            try:
+                loaded = _load_task_set(str(raw), *task_set, options, worlds)
+            except TaskFileError as exc:
+                errors.append(exc)
+                continue
+            _take(loaded, str(raw), owner, tasks, errors)
+            continue
         try:
             files = _files(Path(raw))
         except TaskFileError as exc:
@@ -415,24 +512,7 @@ def load_tasks(
             except TaskFileError as exc:
                 errors.append(exc)
                 continue
-            clashes = [t for t in loaded if t.id in owner]
-            clash_ids = {t.id for t in clashes}
-            if clashes:
-                errors.append(
-                    TaskFileError(
-                        file,
-                        [
-                            f"task {t.id!r}, field id: the id is also used in {owner[t.id]}"
-                            for t in clashes
-                        ],
-                        task_id=clashes[0].id,
-                        field="id",
-                    )
-                )
-            for task in loaded:
-                owner.setdefault(task.id, str(file))
-                if task.id not in clash_ids:
-                    tasks.append(task)
+            _take(loaded, str(file), owner, tasks, errors)
     if errors:
         raise TaskFileError.combine(errors)
     return tasks
