@@ -26,6 +26,7 @@ __all__ = [
     "ForkMismatchError",
     "ImageBuildError",
     "ModelError",
+    "OtlpExportError",
     "ReplayError",
     "ResumeError",
     "RunError",
@@ -170,6 +171,10 @@ class UnknownNameError(UserError, KeyError):
 class ViewerError(UserError):
     """A request the viewer cannot answer as asked (a bad parameter); the message says
     which parameter and what it accepts."""
+
+
+class OtlpExportError(UserError):
+    """An OTLP receiver did not take the spans (unreachable, refused, or an error reply)."""
 
 
 # --- Run errors: something a run depends on failed.

@@ -36,6 +36,7 @@ from sandlot.environments.tasks import (
     Task,
 )
 from sandlot.environments.tool_states import reference_order_problems, tool_states_names
+from sandlot.environments.trajectory import SUBMIT_TOOL
 from sandlot.errors import ExtensionLoadError, UnknownNameError
 from sandlot.registry import CHECKS
 from sandlot.tools.sources import tools_for
@@ -46,8 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Problem", "check_problems", "id_problem", "task_problems", "world_problems"]
 
 Problem = tuple[str | None, str]  # (field path or None for the whole task, what is wrong)
-
-_SUBMIT = "submit_answer"
 
 
 def _regex_problem(pattern: str) -> str | None:
@@ -388,7 +387,7 @@ def world_problems(
             continue
         close = difflib.get_close_matches(name, tools, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        if name == _SUBMIT:
+        if name == SUBMIT_TOOL:
             hint = "; submit_answer ends the episode and is not a checked tool call (use an answer check)"
         problems.append(
             (

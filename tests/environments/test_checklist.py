@@ -18,7 +18,7 @@ from sandlot.environments.checklist import (
 )
 from sandlot.environments.tasks import Task
 from sandlot.environments.trajectory import ModelCallRecord
-from tests.environments.test_checklist_fakes import FakeEnvironment
+from tests.environments.fakes import FakeEnvironment
 
 
 def _task(*items: dict, **extra) -> Task:

@@ -23,7 +23,7 @@ from sandlot.environments.loader import load_tasks
 from sandlot.environments.tasks import Task
 from sandlot.environments.trajectory import ModelCallRecord
 from sandlot.tools import ToolCall, invoke_tool
-from tests.environments.test_checklist_fakes import FakeEnvironment, FakeJudge
+from tests.environments.fakes import FakeEnvironment, FakeJudge
 
 TASKS = Path(__file__).resolve().parents[2] / "examples" / "tasks"
 STORE = load_tasks([TASKS / "store"])

@@ -10,7 +10,7 @@ from sandlot.environments.checklist import ToolCallRecord, Trajectory, score_epi
 from sandlot.environments.checklist_judge import parse_judge_reply
 from sandlot.environments.tasks import Task
 from sandlot.environments.trajectory import ModelCallRecord
-from tests.environments.test_checklist_fakes import FakeJudge
+from tests.environments.fakes import FakeJudge
 
 TASK = Task.model_validate(
     {

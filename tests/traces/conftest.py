@@ -302,7 +302,7 @@ _ORDERS_COUNTS = {"steps": 2, "model_calls": 3, "tool_calls": 2, "tokens": 75}
 
 def in_a_thread(coro: Coroutine[Any, Any, Any]) -> Any:
     """Run ``coro`` to its end on a fresh event loop in another thread. Playwright's sync
-    API keeps a loop running in the main thread for the whole package (test_browser.py's
+    API keeps a loop running in the main thread for the whole package (test_viewer_browser*.py's
     browser fixture), so no test in tests/traces can be ``async`` or call asyncio.run:
     every episode here runs this way."""
     with ThreadPoolExecutor(1) as pool:

@@ -10,7 +10,8 @@ constructor, with two keys read here first:
   and toolsets registered in code) are added too; default true.
 
 They become ``extra_tools`` (Toolsets, each added to the worlds it is for), and the run
-records them under ``config["tools"]``.
+records them under ``config["tools"]``. The run records the ``sandbox`` backend it was
+given under ``config["sandbox"]``; a resume without one uses it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = ["run_world_options", "stored_world_options", "world_options"]
 
 _TOOLS = "tools"
 _INSTALLED = "installed_tools"
+_SANDBOX = "sandbox"
 
 
 def world_options(
@@ -57,9 +59,14 @@ def run_world_options(
 
 
 def stored_world_options(run: dict[str, Any] | None, given: dict[str, Any] | None) -> dict:
-    """The options to rebuild run ``run``'s worlds with: ``given`` (the caller's), and
-    the run's recorded tool sources unless the caller names tools itself."""
+    """The options to rebuild run ``run``'s worlds with: ``given`` (the caller's), the
+    run's recorded sandbox backend unless the caller names one, and the run's recorded
+    tool sources unless the caller names tools itself."""
     options = dict(given or {})
+    config = run.get("config") if run is not None else None
+    backend = config.get(_SANDBOX) if isinstance(config, dict) else None
+    if _SANDBOX not in options and isinstance(backend, str):
+        options[_SANDBOX] = backend
     if _TOOLS in options or "extra_tools" in options or run is None:
         return options
     config = run.get("config")

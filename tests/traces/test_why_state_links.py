@@ -13,6 +13,7 @@ from sandlot.environments.worlds.workspace.environment import WorkspaceEnvironme
 from sandlot.traces.store import TraceStore
 from sandlot.traces.viewer.api import ViewerAPI
 from sandlot.traces.why import state_links
+from tests.traces.conftest import in_a_thread
 
 TASK = """
 environment: store
@@ -51,8 +52,8 @@ async def _run(tmp_path: Path) -> tuple[Path, str, dict[str, int]]:
     return db, episode.episode_id, seqs
 
 
-async def test_a_failed_state_check_links_to_the_calls_that_changed_its_rows(tmp_path):
-    db, episode_id, seqs = await _run(tmp_path)
+def test_a_failed_state_check_links_to_the_calls_that_changed_its_rows(tmp_path):
+    db, episode_id, seqs = in_a_thread(_run(tmp_path))
     api = ViewerAPI(db)
     checks = {c["item_id"]: c for c in api.episode(episode_id)["checks"]}
     assert checks["no-refund"]["passed"] == 0

@@ -9,9 +9,12 @@ after ``pip install``. The world is the one docs/guides/world.md builds
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -240,3 +243,164 @@ def test_a_broken_installed_toolset_is_a_usage_error_naming_it(tmp_path):
     assert (
         _sandlot(["tools", "list", "--env", "store", "--no-installed-tools"], site).returncode == 0
     )
+
+
+EXTENSIONS = """
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from custom_sandbox import scratch_backend
+from sandlot.tools import ToolContext, Toolset, tool
+from tests.agents.hanging import HangingOracle
+
+
+@tool
+def mist_plant(ctx: ToolContext, plant: str) -> str:
+    \"\"\"Mist a plant's leaves (no water counted).
+
+    Args:
+        plant: The plant to mist.
+    \"\"\"
+    return f"misted {plant}"
+
+
+TOOLSET = Toolset("misting", [mist_plant], worlds=["greenhouse"])
+
+
+class Short(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["short_answer"] = "short_answer"
+    max_words: int
+
+
+class ShortAnswer:
+    model: ClassVar[type[BaseModel]] = Short
+
+    def evaluate(self, check: Short, context: Any) -> tuple[bool, Any]:
+        words = len((context.trajectory.answer or "").split())
+        return 0 < words <= check.max_words, {"words": words}
+
+
+SHORT = ShortAnswer()
+
+
+def hang(rest: str, **options: object) -> HangingOracle:
+    return HangingOracle(rest)
+
+
+def scratch(limits=None, *, run_id: str = ""):
+    return scratch_backend(limits, run_id=run_id)
+"""
+
+EXTENSION_TASKS = """
+environment: greenhouse
+tasks:
+  - id: mist-1
+    instruction: "Mist the basil."
+    reference:
+      calls: [{tool: mist_plant, args: {plant: basil}}]
+      answer: "Misted the basil."
+    checklist:
+      - {id: misted, description: "Misted", check: {type: called, tool: mist_plant}}
+      - {id: short, description: "Short", check: {type: short_answer, max_words: 5}}
+"""
+
+EXTENSION_WORKSPACE_TASKS = """
+environment: workspace
+tasks:
+  - id: ws-note
+    instruction: "Write hello to note.txt."
+    reference:
+      calls: [{tool: write_file, args: {path: note.txt, content: hello}}]
+      answer: "Wrote note.txt."
+    checklist:
+      - {id: note, description: "note.txt says hello", check: {type: state, file: note.txt, equals: hello}}
+      - {id: short, description: "Short", check: {type: short_answer, max_words: 5}}
+"""
+
+
+def _committed_tool_call(db: Path, task_id: str) -> bool:
+    sql = (
+        "SELECT count(*) FROM events JOIN episodes ON events.episode_id = episodes.id "
+        "WHERE episodes.task_id = ? AND events.kind = 'tool_call'"
+    )
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        try:
+            return conn.execute(sql, (task_id,)).fetchone()[0] >= 1
+        except sqlite3.OperationalError:  # the tables are not created yet
+            return False
+
+
+def test_resume_score_and_replay_in_new_processes_resolve_every_extension_kind(tmp_path):
+    """A world, a toolset, a check kind, a model provider and a sandbox backend, all
+    published by an installed distribution: a run killed mid-episode is resumed, scored
+    and replayed by new processes that know them only through their entry points."""
+    site = _distribution(
+        tmp_path / "site",
+        "sandlot-everything",
+        "1.0",
+        "[sandlot.worlds]\ngreenhouse = greenhouse:GreenhouseEnvironment\n"
+        "[sandlot.tools]\nmisting = extensions:TOOLSET\n"
+        "[sandlot.checks]\nshort_answer = extensions:SHORT\n"
+        "[sandlot.models]\nhang = extensions:hang\n"
+        "[sandlot.sandboxes]\nscratch = extensions:scratch\n",
+    )
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "extensions.py").write_text(EXTENSIONS)
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "greenhouse.yaml").write_text(EXTENSION_TASKS)
+    (tasks / "workspace.yaml").write_text(EXTENSION_WORKSPACE_TASKS)
+    paths = (site, code, WORLD_DIR, ROOT / "examples")
+
+    valid = _sandlot(["tasks", "validate", str(tasks)], *paths)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    unknown = _sandlot(["tasks", "validate", str(tasks)], WORLD_DIR)  # nothing installed
+    assert unknown.returncode == 2, unknown.stdout + unknown.stderr
+
+    db = tmp_path / "traces.db"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in paths), str(ROOT)])
+    args = ["run", str(tasks), "--model", "hang:ws-note", "--sandbox", "scratch", "--db", str(db)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandlot.cli", *args, "--concurrency", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in proc.stdout:  # ends when the process does: a bound against a hang
+            lines.append(line)
+            if "HANGING" in line:
+                break
+        assert any("HANGING" in x for x in lines), "".join(lines)
+        deadline = time.monotonic() + 60  # a bound against a hang, not a timing assertion
+        while not _committed_tool_call(db, "ws-note") and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling interval of the wait above, not a synchronisation
+        assert _committed_tool_call(db, "ws-note")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+    scratch = ["--sandbox", "scratch"]
+    # without --sandbox the resume takes the backend the run recorded
+    resumed = _sandlot(["run", "--resume", "--db", str(db), "--model", "oracle"], *paths)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    with TraceStore(db) as store:
+        rows = store.episodes()
+    episodes = {e["task_id"]: e for e in rows}
+    assert len(rows) == 2 and sorted(episodes) == ["mist-1", "ws-note"]  # none counted twice
+    assert all(e["success"] for e in episodes.values()), episodes
+    assert episodes["ws-note"]["sandbox_backend"] == "scratch"
+
+    scored = _sandlot(["score", str(db), "--tasks", str(tasks)], *paths)
+    assert scored.returncode == 0, scored.stdout + scored.stderr
+    for task_id, episode in episodes.items():
+        replayed = _sandlot(["replay", str(db), episode["id"], *scratch], *paths)
+        assert replayed.returncode == 0, task_id + replayed.stdout + replayed.stderr
+        assert "matched" in replayed.stdout
