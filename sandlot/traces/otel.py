@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandlot.errors import UserError
+from sandlot.errors import OtlpExportError, UserError
 from sandlot.traces.query import TraceReader
 from sandlot.traces.redact import Redactor
 from sandlot.traces.viewer.summaries import dumps_for_page
@@ -35,10 +35,6 @@ MAX_ATTRIBUTE_BYTES = 4096
 _NS = 1_000_000_000
 # Kinds that are spans even when recorded without a duration.
 _SPAN_KINDS = ("node", "model_call", "tool_call")
-
-
-class OtlpExportError(UserError):
-    """The receiver did not take the spans (unreachable, refused, or an error reply)."""
 
 
 def _require_sdk() -> None:
@@ -143,16 +139,17 @@ def episode_spans(
     if ep is None:
         raise UserError(f"no episode {episode_id!r} in {reader.path}")
     redactor = redactor if redactor is not None else Redactor()
+    if redactor.finds(dumps_for_page(ep)):  # the task id, the error, the model's name
+        ep = redactor.strings(ep)
     collect = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": "sandlot"}))
     provider.add_span_processor(SimpleSpanProcessor(collect))
     tracer = provider.get_tracer("sandlot.traces.otel")
 
-    events = reader.events(episode_id, messages=False)
-    for event in events:
-        text = dumps_for_page(event["payload"])
-        if redactor.finds(text):
-            event["payload"] = redactor.strings(event["payload"])
+    events = [
+        redactor.strings(event) if redactor.finds(dumps_for_page(event)) else event
+        for event in reader.events(episode_id, messages=False)
+    ]  # names (a tool named with a key) as well as payloads
     started = ep.get("started") or (events[0]["ts"] if events else 0.0)
     spans: dict[int, tuple[Span, int]] = {}  # seq -> (span, end ns)
     root_seq = next((e["seq"] for e in events if e["kind"] == "episode"), None)

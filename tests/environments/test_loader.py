@@ -129,6 +129,17 @@ def test_a_file_whose_aliases_expand_past_the_bound_is_refused_unbuilt(tmp_path)
     assert len(small[0].metadata["l2"]) == 9
 
 
+def test_tasks_validate_refuses_a_billion_laughs_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from sandlot.cli import app
+
+    path = _write(tmp_path, "laughs.yaml", _laughs(9))
+    result = CliRunner().invoke(app, ["tasks", "validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "expands to more than 2,000,000 values" in " ".join(result.output.split())
+
+
 def test_a_file_past_the_size_bound_is_refused_unread(tmp_path, monkeypatch):
     import sandlot.environments.loader as loader
 
@@ -386,7 +397,7 @@ def test_a_world_that_cannot_be_imported_is_reported_as_a_run_would(tmp_path, re
 
 
 def test_a_world_that_breaks_on_loading_is_reported(tmp_path, register_world):
-    from tests.environments.test_checklist_fakes import FakeEnvironment
+    from tests.environments.fakes import FakeEnvironment
 
     class Broken(FakeEnvironment):
         name = "broken"
@@ -403,7 +414,7 @@ def test_a_world_that_breaks_on_loading_is_reported(tmp_path, register_world):
 
 
 def test_a_world_can_refuse_state_checks_it_cannot_answer(tmp_path, register_world):
-    from tests.environments.test_checklist_fakes import FakeEnvironment
+    from tests.environments.fakes import FakeEnvironment
 
     register_world("fake", FakeEnvironment)
     text = """

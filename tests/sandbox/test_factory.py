@@ -93,7 +93,9 @@ def test_the_run_summary_names_the_backend_and_says_local_is_not_isolated(monkey
     with TraceStore(db) as store:
         [run] = store.runs()
         [episode] = store.episodes(run["id"])
+        events = store.events(episode["id"], kinds="sandbox")
     assert episode["sandbox_backend"] == "local"
+    assert [(e["name"], e["payload"]) for e in events] == [("local", {"backend": "local"})]
 
 
 async def test_the_library_run_refuses_auto_without_docker_before_a_trace(monkeypatch, tmp_path):

@@ -227,3 +227,36 @@ def test_otlp_needs_an_endpoint_and_a_known_run(oracle_db, receiver):
         ["export", str(oracle_db), "--format", "otlp", "--endpoint", receiver.url, "--run", "x"],
     )
     assert out.exit_code == 2 and "no run 'x'" in out.output and not receiver.spans
+
+
+def test_spans_hold_no_key_even_from_a_trace_written_raw(tmp_path, monkeypatch):
+    """A trace written before a form was covered (or by other code) holds the key in its
+    task id, error, model name and event names: the spans are redacted again with the
+    environment's keys, as the other exports are."""
+    import json
+
+    from sandlot.traces.otel import episode_spans
+    from tests.traces.conftest import TraceBuilder
+
+    key = "sk-live-abcdefghijklmnop0123456789"
+    builder = TraceBuilder(tmp_path / "raw.db")
+    builder.run("r1", config=json.dumps({"note": key}))
+    builder.episode(
+        "r1", "ep1", f"task-{key}", status="error", outcome="error",
+        error=f"HTTP 401: Bearer {key}", model=f"openai:{key}",
+    )  # fmt: skip
+    root = builder.event("ep1", "episode", "t", {"instruction": f"use {key}"}, duration=1.0)
+    builder.event("ep1", "tool_call", key, {"arguments": {"q": key}}, parent=root, duration=0.1)
+    builder.event("ep1", "check", f"c-{key}", {"why": key}, parent=root)  # a point in time
+    builder.event("ep1", "error", key, {"message": key}, parent=root)
+    builder.close()
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with TraceReader(tmp_path / "raw.db") as reader:
+        spans = episode_spans(reader, "ep1")
+    shown = [
+        (s.name, dict(s.attributes or {}), s.status.description,
+         [(e.name, dict(e.attributes or {})) for e in s.events])
+        for s in spans
+    ]  # fmt: skip
+    assert len(spans) == 2 and "[REDACTED]" in repr(shown)
+    assert key not in repr(shown), shown

@@ -572,6 +572,26 @@ def test_a_writable_trace_in_a_read_only_folder_is_refused_for_writing(finished_
     assert said.startswith("TraceFileError") and "read-only" in said and str(folder) in said
 
 
+def test_a_run_into_a_new_trace_in_a_read_only_folder_says_so_without_a_traceback(tmp_path):
+    folder = tmp_path / "media"
+    folder.mkdir()
+    folder.chmod(0o555)
+    script = textwrap.dedent(
+        """
+        import json, subprocess, sys
+        cli = [sys.executable, "-m", "sandlot.cli", "run", sys.argv[2], "-q", "--db", sys.argv[1]]
+        done = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+        print(json.dumps([done.returncode, done.stdout + done.stderr]))
+        """
+    )
+    try:
+        code, text = _unprivileged(script, str(folder / "new.db"), str(NO_TOOL))
+    finally:
+        folder.chmod(0o755)
+    assert code == 2 and "read-only" in text and "Traceback" not in text, text
+    assert list(folder.iterdir()) == []
+
+
 # --- who owns a run: claiming one to resume it ---------------------------------------------
 
 

@@ -260,6 +260,29 @@ def test_idle_and_half_open_connections_are_closed_after_the_idle_timeout(shared
                 sock.close()
 
 
+def test_a_connection_over_the_open_connections_cap_is_closed_at_once(shared_viewer_db):
+    # The idle timeout is far beyond HANG_GUARD: only the cap can close the extra one.
+    with ViewerServer(shared_viewer_db, port=0, max_connections=3, idle_timeout=600) as srv:
+        address = srv.httpd.server_address
+        held = _open_half_open(address, 3)
+        extra = socket.create_connection(address[:2], timeout=HANG_GUARD)
+        try:
+            with contextlib.suppress(ConnectionResetError):  # an end of stream, or a reset
+                assert _read_until_closed(extra) == b""
+            held.pop().close()  # one place free again: a request is answered once it is
+            for _ in range(1000):
+                try:
+                    if _request(srv, "GET", "/api/runs")[0] == 200:
+                        break
+                except (ConnectionError, http.client.HTTPException):
+                    continue  # the server has not yet seen that close
+            else:
+                raise AssertionError("no request was answered after a place was freed")
+        finally:
+            for sock in (*held, extra):
+                sock.close()
+
+
 def test_requests_on_one_connection_and_pipelined_requests_are_answered_in_order(server):
     host, port = server.httpd.server_address[:2]
     with socket.create_connection((host, port), timeout=HANG_GUARD) as sock:
