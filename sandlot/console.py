@@ -94,6 +94,17 @@ def print_run_summary(result: RunResult, *, max_rows: int = 60) -> None:
                 Text(why(e.outcome, e.error, e.verdicts)),  # as is, never markup
             )
         console.print(table)
+    else:
+        # too many for a table: the ones that did not pass, each with why, still listed
+        failing = [e for e in eps if e.outcome not in ("passed", "error", "interrupted")]
+        console.print(
+            f"{len(eps)} episodes (more than {max_rows}: no table); "
+            f"{len(failing)} did not pass{':' if failing else '.'}"
+        )
+        for e in failing:
+            reason = why(e.outcome, e.error, e.verdicts)
+            line = Text.from_markup(outcome_text(e.outcome))
+            console.print(line + Text(f" {e.task_id} (epoch {e.epoch}): {reason}"))
     summary = result.summary()
     totals = Table(title="summary", show_header=False)
     totals.add_column("metric")

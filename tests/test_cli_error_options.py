@@ -71,3 +71,77 @@ def test_run_resume_takes_the_user_model_again(tmp_path):
         episodes = store.episodes(first.run_id)
     assert sorted(e["task_id"] for e in episodes) == ["u1", "u2"]
     assert all(e["status"] == "done" and e["success"] for e in episodes)
+
+
+def _recorded(tmp_path) -> tuple[str, str]:
+    """A trace with one oracle run of one task: (its path, the run's id)."""
+    tasks = tmp_path / "one.yaml"
+    tasks.write_text(
+        "environment: store\ntasks:\n  - id: one\n    instruction: order 1003's status?\n"
+        "    checklist:\n      - {id: a, check: {type: answer, match: contains, value: x}}\n"
+    )
+    db = tmp_path / "t.db"
+    out = CliRunner().invoke(app, ["run", str(tasks), "--db", str(db), "-q"], env=WIDE)
+    assert out.exit_code == 0, out.output
+    with TraceStore(db, readonly=True) as store:
+        return str(db), store.runs()[0]["id"]
+
+
+def test_an_unknown_run_is_named_with_the_runs_there(tmp_path):
+    db, run_id = _recorded(tmp_path)
+    tasks = str(tmp_path / "one.yaml")
+    for args in (
+        ["export", db, "--format", "jsonl", "--run", "r-nope"],
+        ["export", db, "--format", "otlp", "--endpoint", "http://127.0.0.1:9/v1/traces"]
+        + ["--run", "r-nope"],
+        ["score", db, "--tasks", tasks, "--run", "r-nope"],
+        ["run", "--resume", "--db", db, "--run", "r-nope"],
+    ):
+        out = CliRunner().invoke(app, args, env=WIDE)
+        assert out.exit_code == 2, (args, out.output)
+        assert "Invalid value for --run:" in out.output and "'r-nope'" in out.output, out.output
+        assert run_id in out.output and f"sandlot runs --db {db}" in out.output
+
+
+def test_run_names_the_run_to_resume_only_with_resume(tmp_path):
+    db, run_id = _recorded(tmp_path)
+    out = CliRunner().invoke(app, ["run", "--db", db, "--run", run_id], env=WIDE)
+    assert out.exit_code == 2 and "give --resume too" in out.output, out.output
+    other = CliRunner().invoke(app, ["run", str(tmp_path / "one.yaml"), "--db", db, "-q"])
+    assert other.exit_code == 0, other.output
+    # a prefix of the first run's id names it, though it is not the latest run
+    out = CliRunner().invoke(app, ["run", "--resume", "--db", db, "--run", run_id[:-2]], env=WIDE)
+    assert out.exit_code == 0, out.output
+    assert f"run {run_id}" in out.output
+
+
+def test_export_makes_the_folder_of_out_and_names_one_it_cannot_make(tmp_path):
+    db, _ = _recorded(tmp_path)
+    out = tmp_path / "missing" / "folder" / "file.json"
+    done = CliRunner().invoke(app, ["export", db, "--format", "jsonl", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert '"task_id": "one"' in out.read_text()
+    (tmp_path / "a file").write_text("")
+    blocked = tmp_path / "a file" / "file.json"
+    refused = CliRunner().invoke(
+        app, ["export", db, "--format", "jsonl", "--out", str(blocked)], env=WIDE
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "Invalid value for --out:" in refused.output
+    assert f"cannot make the folder {str(tmp_path / 'a file')!r}" in refused.output
+
+
+def test_judge_errors_name_the_judge_option(tmp_path):
+    tasks = tmp_path / "one.yaml"
+    _recorded(tmp_path)
+    db = str(tmp_path / "j.db")
+    bad = CliRunner().invoke(app, ["run", str(tasks), "--db", db, "--judge", "oracel"], env=WIDE)
+    assert bad.exit_code == 2 and "Invalid value for --judge:" in bad.output, bad.output
+    unreachable = CliRunner().invoke(
+        app,
+        ["run", str(tasks), "--db", db, "-q", "--judge", "openai:judge"]
+        + ["--base-url", "http://127.0.0.1:9/v1", "--retries", "0", "--request-timeout", "5"],
+        env=WIDE,
+    )
+    assert unreachable.exit_code == 1, unreachable.output
+    assert "the judge (--judge): cannot reach" in unreachable.output

@@ -71,3 +71,18 @@ def test_every_module_declares_all():
         if not hasattr(module, "__all__"):
             missing.append(info.name)
     assert not missing, f"modules without __all__: {missing}"
+
+
+def test_importing_the_package_and_its_command_line_loads_no_heavy_library():
+    """`sandlot --help` and usage errors answer at once: the public names load on first
+    use, so importing the package or the CLI loads neither LangGraph nor the SDKs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sandlot, sandlot.cli; "
+        "print(sorted(m for m in ('langgraph', 'openai', 'pydantic', 'numpy', 'yaml') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

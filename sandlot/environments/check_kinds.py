@@ -112,7 +112,9 @@ class _MaxSteps:
 
     def evaluate(self, check: MaxStepsCheck, context: CheckContext) -> tuple[bool, Any]:
         trajectory = context.trajectory
-        return check_max_steps(check, trajectory.tools_used, trajectory.n_model_calls)
+        # the agent's calls: a judge's (recorded with the episode) are not its steps
+        agent_calls = sum(1 for m in trajectory.model_calls if m.purpose != "judge")
+        return check_max_steps(check, trajectory.tools_used, agent_calls)
 
 
 class _Answer:

@@ -23,6 +23,7 @@ from sandlot.environments.loader_checks import Problem, task_problems, world_pro
 from sandlot.environments.loader_errors import TaskFileError, describe_validation_error
 from sandlot.environments.tasks import Task
 from sandlot.errors import ExtensionLoadError, UserError
+from sandlot.tools.suggest import close_path
 
 __all__ = [
     "TASK_FILE_SUFFIXES",
@@ -431,7 +432,9 @@ def _files(path: Path) -> list[Path]:
             raise TaskFileError(path, ["the directory holds no .yaml, .yml or .json files"])
         return files
     if not path.exists():
-        raise TaskFileError(path, ["no such file or directory"])
+        close = close_path(path)
+        hint = f"; did you mean {str(close)!r}?" if close is not None else ""
+        raise TaskFileError(path, [f"no such file or directory{hint}"])
     if path.suffix.lower() not in TASK_FILE_SUFFIXES:
         raise TaskFileError(path, ["not a task file: name it .yaml, .yml or .json"])
     return [path]

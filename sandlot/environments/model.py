@@ -31,8 +31,12 @@ MAX_TOKEN_COUNT = 2**63 - 1  # what SQLite's 64-bit INTEGER columns hold
 
 @dataclass
 class Usage:
+    """Tokens one model call used. ``cached_tokens`` is the part of ``prompt_tokens``
+    the provider served from its prompt cache (billed at the cached price)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -40,7 +44,7 @@ class Usage:
 
     @classmethod
     def checked(
-        cls, prompt_tokens: Any = None, completion_tokens: Any = None
+        cls, prompt_tokens: Any = None, completion_tokens: Any = None, cached_tokens: Any = None
     ) -> tuple[Usage, list[str]]:
         """Usage from the counts a model reported, and a note for each it could not use.
 
@@ -53,6 +57,7 @@ class Usage:
         for name, value in (
             ("prompt_tokens", prompt_tokens),
             ("completion_tokens", completion_tokens),
+            ("cached_tokens", cached_tokens),
         ):
             is_int = isinstance(value, int) and not isinstance(value, bool)
             if value is None or (is_int and 0 <= value <= MAX_TOKEN_COUNT):
@@ -63,33 +68,49 @@ class Usage:
                 "0 to 2**63 - 1): counted as 0"
             )
             counts.append(0)
+        counts[2] = min(counts[2], counts[0])
         return cls(*counts), notes
 
 
 @dataclass(frozen=True)
 class Price:
     """What a model's tokens cost: USD per million input (prompt) and output (completion)
-    tokens. A model call's cost is recorded as ``cost_usd`` on its trace event, and an
-    episode's as the episodes row's ``cost``."""
+    tokens, and per million cached prompt tokens (``cached``; None: the input price). A
+    model call's cost is recorded as ``cost_usd`` on its trace event, and an episode's as
+    the episodes row's ``cost``."""
 
     input: float = 0.0
     output: float = 0.0
+    cached: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("input", "output"):
+        for name in ("input", "output", "cached"):
             value = getattr(self, name)
+            if name == "cached" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise ValueError(
                     f"a price per million {name} tokens must be a number of USD >= 0, got {value!r}"
                 )
 
     def cost(self, usage: Usage) -> float:
-        """USD for ``usage``."""
-        return (usage.prompt_tokens * self.input + usage.completion_tokens * self.output) / 1e6
+        """USD for ``usage``: cached prompt tokens at the cached price, the rest of the
+        prompt at the input price."""
+        cached = min(usage.cached_tokens, usage.prompt_tokens)
+        cached_price = self.input if self.cached is None else self.cached
+        return (
+            (usage.prompt_tokens - cached) * self.input
+            + cached * cached_price
+            + usage.completion_tokens * self.output
+        ) / 1e6
 
     def describe(self) -> dict[str, float]:
-        """As the run config records it."""
-        return {"input_per_million": self.input, "output_per_million": self.output}
+        """As the run config records it (``cached_per_million`` when a cached price is
+        set)."""
+        shown = {"input_per_million": self.input, "output_per_million": self.output}
+        if self.cached is not None:
+            shown["cached_per_million"] = self.cached
+        return shown
 
 
 def _shown_count(value: Any) -> str:
@@ -131,6 +152,8 @@ class ModelResponse:
     # What the model adapter changed to make the reply usable (content that was an object,
     # a numeric tool name, a token count that was not one), for the trace.
     notes: list[str] = field(default_factory=list)
+    # served by a response cache (sandlot.agents.models.cache): recorded, costs nothing
+    from_cache: bool = False
 
     def checked(self) -> ModelResponse:
         """This response with content, tool calls and usage as the agent needs them
@@ -149,7 +172,9 @@ class ModelResponse:
             checked, found = tool_call_from_model(i, c.id, c.name, c.arguments)
             calls.append(checked)
             notes += found
-        usage, found = Usage.checked(self.usage.prompt_tokens, self.usage.completion_tokens)
+        usage, found = Usage.checked(
+            self.usage.prompt_tokens, self.usage.completion_tokens, self.usage.cached_tokens
+        )
         notes += found
         if content == self.content and calls == self.tool_calls and usage == self.usage:
             return self

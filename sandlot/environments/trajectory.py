@@ -125,6 +125,7 @@ class ModelCallRecord:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {id, name, arguments}
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of the prompt tokens, those the provider's cache served
     latency: float = 0.0
     error: str | None = None  # the call failed: why
     model: str = ""
@@ -316,6 +317,7 @@ def trajectory_from_events(
                     tool_calls=calls if isinstance(calls, list) else [],
                     prompt_tokens=_int(usage.get("prompt_tokens")),
                     completion_tokens=_int(usage.get("completion_tokens")),
+                    cached_tokens=_int(usage.get("cached_tokens")),
                     latency=float(payload.get("latency") or 0.0),
                     error=payload.get("error"),
                     model=str(payload.get("model") or ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import importlib.util
@@ -14,6 +15,7 @@ from typing import Any
 
 from sandlot.registry import TOOLS
 from sandlot.tools.decorator import Tool
+from sandlot.tools.suggest import close_path
 
 __all__ = ["Toolset"]
 
@@ -218,9 +220,11 @@ def _import(source: str | Path | ModuleType) -> tuple[ModuleType, str]:
         return importlib.import_module(text), text
     except ModuleNotFoundError as exc:
         if exc.name and text.startswith(exc.name):  # the module itself, not its import
+            close = difflib.get_close_matches(text, TOOLS.names(), n=1)
+            hint = f"did you mean the toolset {close[0]!r}? Or " if close else ""
             raise ModuleNotFoundError(
-                f"no module named {text!r} to take tools from: give a dotted module name "
-                "that is importable here, or the path of a .py file",
+                f"no module named {text!r} to take tools from: {hint}give a dotted module "
+                "name that is importable here, or the path of a .py file",
                 name=exc.name,
             ) from exc
         raise
@@ -229,7 +233,9 @@ def _import(source: str | Path | ModuleType) -> tuple[ModuleType, str]:
 def _import_file(path: Path) -> ModuleType:
     path = path.expanduser().resolve()
     if not path.is_file():
-        raise FileNotFoundError(f"no tools file at {path}")
+        close = close_path(path)
+        hint = f"; did you mean {str(close)!r}?" if close is not None and close.is_file() else ""
+        raise FileNotFoundError(f"no tools file at {path}{hint}")
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
     mod_name = f"sandlot_user_tools_{path.stem}_{digest}"
     if mod_name in sys.modules:  # the same file twice gives the same Tool objects

@@ -221,6 +221,8 @@ async def replay_episode(
             run_id=run_id,
             env_options=options,
             user=user,
+            # the judge's recorded verdicts are served again, as the agent's outputs are
+            judge=model if model.recorded.get("judge") else None,
         )
         store.flush()
         comparisons, divergence = compare_tool_calls(

@@ -4,7 +4,7 @@ for. The conditional edge after it loops (same step), moves on, re-plans or fini
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from langgraph.runtime import Runtime
@@ -14,7 +14,12 @@ from sandlot.agents.graph.runtime import EpisodeRuntime, parse_submit
 from sandlot.agents.graph.state import EpisodeState
 from sandlot.agents.graph.user_turns import for_the_user, talk_to_user, user_prompt
 from sandlot.agents.models.base import ModelRequest
-from sandlot.environments.trajectory import STEP_FAILED, SUBMIT_TOOL, ToolCallRecord
+from sandlot.environments.trajectory import (
+    STEP_FAILED,
+    SUBMIT_TOOL,
+    ModelCallRecord,
+    ToolCallRecord,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.tools.calls import ToolCall
@@ -28,6 +33,7 @@ __all__ = [
     "model_calls_made",
     "step_calls_offered",
     "tool_calls_made",
+    "usage_spent",
 ]
 
 SUBMIT_SCHEMA: dict[str, Any] = {
@@ -66,17 +72,34 @@ def tool_calls_made(state: EpisodeState) -> int:
 
 
 def budget_spent(state: EpisodeState, rt: EpisodeRuntime) -> dict[str, Any] | None:
-    """The update that ends the episode when the model-call budget is spent, else None.
-    Checked before every model call, by the planner and the executor alike."""
+    """The update that ends the episode when the model-call, token or cost budget is
+    spent, else None. Checked before every model call, by the planner and the executor
+    alike."""
     limit = rt.config.max_model_calls
     made = model_calls_made(state)
-    if made < limit:
+    error = (
+        f"model-call budget spent: {made} of {limit}"
+        if made >= limit
+        else usage_spent(state.get("model_log") or (), rt)
+    )
+    if error is None:
         return None
-    return {
-        "ended": "budget",
-        "error": f"model-call budget spent: {made} of {limit}",
-        "route": "finish",
-    }
+    return {"ended": "budget", "error": error, "route": "finish"}
+
+
+def usage_spent(calls: Iterable[ModelCallRecord], rt: EpisodeRuntime) -> str | None:
+    """Why the episode's token or cost budget is spent by ``calls``, or None."""
+    calls = list(calls)
+    tokens_limit, cost_limit = rt.config.max_episode_tokens, rt.config.max_episode_cost
+    if tokens_limit is not None:
+        tokens = sum(m.prompt_tokens + m.completion_tokens for m in calls)
+        if tokens >= tokens_limit:
+            return f"token budget spent: {tokens} of {tokens_limit} tokens"
+    if cost_limit is not None:
+        cost = sum(m.cost_usd or 0.0 for m in calls)
+        if cost >= cost_limit:
+            return f"cost budget spent: ${cost:.6f} of ${cost_limit:g}"
+    return None
 
 
 def step_calls_offered(

@@ -55,6 +55,10 @@ class AgentConfig:
     ``parallel_steps`` lets the planner mark which steps need which (``"after"``) and
     runs the steps whose needs are done side by side, each in its own branch
     (docs/fanout.md). Off by default: the steps run one after the other.
+
+    ``max_episode_tokens`` and ``max_episode_cost`` (USD; counted only for a model with
+    a price) bound what the agent's model calls of one episode may use: once reached,
+    the episode ends with ``budget`` before its next model call. None: no bound.
     """
 
     agent: AgentKind = "plan-execute"
@@ -70,10 +74,18 @@ class AgentConfig:
     # past successful episodes shown to the executor (sandlot.agents.graph.demos)
     demos: DemoSource | None = None
     parallel_steps: bool = False
+    max_episode_tokens: int | None = None
+    max_episode_cost: float | None = None
 
     def __post_init__(self) -> None:
         if self.agent not in ("plan-execute", "single"):
             raise ValueError(f"unknown agent {self.agent!r}; use 'plan-execute' or 'single'")
+        if self.max_episode_tokens is not None and self.max_episode_tokens < 1:
+            raise ValueError(
+                f"max_episode_tokens must be at least 1, got {self.max_episode_tokens}"
+            )
+        if self.max_episode_cost is not None and not self.max_episode_cost > 0:
+            raise ValueError(f"max_episode_cost must be more than 0, got {self.max_episode_cost}")
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         if self.planner_catalog_limit is not None and self.planner_catalog_limit < 0:
@@ -190,12 +202,16 @@ class EpisodeRuntime:
         ]
         record.prompt_tokens = response.usage.prompt_tokens
         record.completion_tokens = response.usage.completion_tokens
+        record.cached_tokens = response.usage.cached_tokens
         record.model = response.model or self.model.name
         price = self.model.price_for(request)
         if price is not None:
-            record.cost_usd = price.cost(response.usage)
+            # a reply the response cache served was paid for when it was first made
+            record.cost_usd = 0.0 if response.from_cache else price.cost(response.usage)
         if response.notes:  # what had to be cleaned to read the reply
             span.set(notes=response.notes)
+        if response.from_cache:
+            span.set(cache_hit=True)
         span.end(**_model_result(record))
         return response, record
 
@@ -293,7 +309,11 @@ def _model_result(call: ModelCallRecord) -> dict[str, Any]:
         return {"error": call.error, "latency": call.latency}
     return {
         "response": {"content": call.content, "tool_calls": call.tool_calls},
-        "usage": {"prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens},
+        "usage": {
+            "prompt_tokens": call.prompt_tokens,
+            "completion_tokens": call.completion_tokens,
+            **({"cached_tokens": call.cached_tokens} if call.cached_tokens else {}),
+        },
         "latency": call.latency,
         "model": call.model,
         **({"cost_usd": call.cost_usd} if call.cost_usd is not None else {}),

@@ -18,6 +18,7 @@ from typing import Any
 import openai
 
 from sandlot.agents.models.base import Model, ModelError, ModelRequest, ModelResponse, Usage
+from sandlot.agents.models.prices import price_of
 from sandlot.agents.models.text_tools import messages_as_text, parse_text_tool_calls
 from sandlot.tools.calls import ToolCall, text_from_model, tool_call_from_model
 from sandlot.traces.redact import hide_url_credentials
@@ -101,6 +102,9 @@ class OpenAIModel(Model):
                 "for a local server without auth, set OPENAI_BASE_URL / base_url instead"
             )
         self.name = model
+        # the list price of a well-known hosted model (None for others); set
+        # ``price`` (--price-input ..., --prices FILE) to override it
+        self.price = price_of(model)
         self.base_url = base_url
         self.timeout = timeout
         self.max_retries = max_retries
@@ -310,7 +314,9 @@ def parse_completion(completion: Any, where: str = "the model") -> ModelResponse
         raise ModelError(f"{where} sent {exc}") from exc
     usage_obj = getattr(completion, "usage", None)
     usage, found = Usage.checked(
-        _field(usage_obj, "prompt_tokens"), _field(usage_obj, "completion_tokens")
+        _field(usage_obj, "prompt_tokens"),
+        _field(usage_obj, "completion_tokens"),
+        _field(_field(usage_obj, "prompt_tokens_details"), "cached_tokens"),
     )
     notes += found
     for note in notes:

@@ -20,6 +20,7 @@ Each built-in kind is a provider registered the same way a package's is
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import sys
@@ -81,7 +82,11 @@ def make_model(spec: str, **options: Any) -> Model:
     if not kind:
         raise _unknown(spec, "empty spec")
     if kind not in MODELS:
-        raise _unknown(spec, f"unknown kind {kind!r} (registered: {', '.join(MODELS.names())})")
+        close = difflib.get_close_matches(kind, MODELS.names(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise _unknown(
+            spec, f"unknown kind {kind!r}{hint} (registered: {', '.join(MODELS.names())})"
+        )
     model = MODELS.get(kind)(rest, **options)
     if not isinstance(model, Model):
         raise ValueError(f"model provider {kind!r} returned a {type(model).__name__}, not a Model")

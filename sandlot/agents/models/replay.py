@@ -47,6 +47,7 @@ def response_from_payload(payload: Mapping[str, Any]) -> Recorded:
         usage=Usage(
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
+            cached_tokens=int(usage.get("cached_tokens") or 0),
         ),
         model=str(payload.get("model") or ""),
     )

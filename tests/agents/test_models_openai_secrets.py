@@ -233,3 +233,36 @@ def test_an_openai_model_hides_the_credentials_of_its_base_url():
     assert model.describe()["base_url"] == f"https://{REDACTED}:{REDACTED}@llm.example/v1/"
     assert set(model.secrets()) >= {KEY, "s3cret-pass@word"}
     assert json.dumps(model.describe()).count("s3cret") == 0
+
+
+def test_a_cached_run_leaves_the_key_out_of_the_response_cache(tmp_path, monkeypatch):
+    """With ``--cache`` the replies are stored redacted as the trace holds them: the key
+    the model echoed is in no file the run wrote (trace, checkpoints, cache), and a
+    rerun answered from the cache records the same redacted replies."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    cache = tmp_path / "run" / "responses.db"
+    cache.parent.mkdir()
+    with FakeOpenAIServer() as server:
+        server.default = _Echo(server)
+        db, result = _run(tmp_path, server.base_url, "--api-key", KEY, "--cache", str(cache))
+        assert result.exit_code == 0, result.output
+        sent = len(server.requests)
+        again = CliRunner().invoke(
+            app,
+            ["run", str(tmp_path / "tasks.yaml"), "--db", str(tmp_path / "again" / "t.db")]
+            + ["--model", "openai:fake", "--agent", "single", "--base-url", server.base_url]
+            + ["--api-key", KEY, "--concurrency", "1", "--quiet", "--cache", str(cache)],
+        )
+    assert again.exit_code == 0, again.output
+    assert len(server.requests) > sent  # the 401 is never stored: asked again
+    with contextlib.closing(sqlite3.connect(cache)) as conn:
+        stored = [r for (r,) in conn.execute("SELECT response FROM responses")]
+    assert stored and all(REDACTED in r for r in stored if "UPPER" in r)
+    with TraceStore(tmp_path / "again" / "t.db", readonly=True) as store:
+        (episode,) = [e for e in store.episodes() if e["task_id"] == "echo-key"]
+        calls = store.events(episode["id"], kinds=["model_call"])
+    assert calls and all(c["payload"].get("cache_hit") for c in calls)
+    blobs = _files_beside(db) | _files_beside(tmp_path / "again" / "t.db")
+    blobs |= {"stdout": result.stdout.encode(), "stderr": result.stderr.encode()}
+    assert "responses.db" in blobs
+    assert _leaks(blobs, KEY) == []
