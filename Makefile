@@ -13,9 +13,9 @@ LLM_DB ?= llm-traces.db
 LOWEST_VENV ?= $(VENV)/lowest
 # Tests run with the venv's bin first on PATH, so a subprocess finds the venv's tools.
 RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
-FAST := -m "not docker and not browser and not llm and not embeddings and not otel and not phoenix and not mcp"
+FAST := -m "not docker and not browser and not llm and not embeddings and not otel and not phoenix and not mcp and not bfcl and not agentdojo and not ray"
 
-.PHONY: install venv python-venv system-deps image llm embeddings catalog mcp otel phoenix lint format typecheck test test-fast \
+.PHONY: install venv python-venv system-deps image llm embeddings catalog bfcl mcp otel phoenix agentdojo ray lint format typecheck test test-fast \
 	test-lowest demo demo-llm bench clean
 
 # A venv is usable once its pip is there. Debian's `python3 -m venv` without the
@@ -83,7 +83,17 @@ otel: install  ## the otel extra: OpenTelemetry SDK and OTLP/HTTP exporter (expo
 phoenix: install  ## the phoenix extra: a real Arize Phoenix, which the OTLP export test sends to
 	$(BIN)/pip install -q -e '.[dev,otel,phoenix]'
 
+agentdojo: install  ## the agentdojo extra: AgentDojo's suites as worlds (sandlot run agentdojo:banking)
+	$(BIN)/pip install -q -e '.[dev,agentdojo]'
+
+ray: install  ## the ray extra: episodes on a Ray cluster (sandlot run --executor ray)
+	$(BIN)/pip install -q -e '.[dev,ray]'
+
 catalog: install  ## bfcl-eval's data, without its dependencies: the catalog world (~1,300 tools)
+	$(BIN)/pip install -q --no-deps '$(BFCL)'
+
+bfcl: install  ## the bfcl extra and bfcl-eval (--no-deps): BFCL multi-turn (sandlot run bfcl:multi_turn_base)
+	$(BIN)/pip install -q -e '.[dev,bfcl]'
 	$(BIN)/pip install -q --no-deps '$(BFCL)'
 
 lint: install  ## ruff (lint and format) and mypy
@@ -98,7 +108,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install system-deps image llm embeddings catalog mcp otel phoenix  ## everything: Docker, browser and real-model tests
+test: install system-deps image llm embeddings catalog bfcl mcp otel phoenix agentdojo ray  ## everything: Docker, browser and real-model tests
 	$(RUN) $(BIN)/python -m pytest -q
 
 test-fast: install  ## without Docker and browser tests
@@ -135,7 +145,7 @@ demo-llm: llm  ## watch a real model (SmolLM2-135M-Instruct, on this machine) tr
 	  --max-tokens 256 --temperature 0 --seed 0 --concurrency 1 --db $(LLM_DB)
 	@echo "view the traces with: $(BIN)/sandlot view $(LLM_DB)"
 
-bench: install image embeddings catalog
+bench: install image embeddings catalog ray
 	$(RUN) $(BIN)/python bench/bench_agent_overhead.py
 	$(RUN) $(BIN)/python bench/bench_trace_writer.py
 	$(RUN) $(BIN)/python bench/bench_trace_size.py
@@ -145,6 +155,7 @@ bench: install image embeddings catalog
 	$(RUN) $(BIN)/python bench/bench_local_sandbox.py
 	$(RUN) $(BIN)/python bench/bench_planner_prompt.py
 	$(RUN) $(BIN)/python bench/bench_retrieval.py
+	$(RUN) $(BIN)/python bench/bench_ray.py
 
 clean:  ## build and test leftovers (the venvs stay: rm -rf $(VENV))
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache $(DB) $(DB)-wal $(DB)-shm

@@ -216,7 +216,14 @@ def tools_show(
     toolset = _environment(env, tools, installed_tools).toolset
     found = toolset.get(name)
     if found is None:
-        raise typer.BadParameter(f"no tool {name!r} in {env}; tools: {', '.join(toolset.names())}")
+        import difflib
+
+        close = difflib.get_close_matches(name, toolset.names(), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise typer.BadParameter(
+            f"no tool {name!r} in {env}; {hint}tools: {', '.join(toolset.names())}",
+            param_hint="NAME",
+        )
     print_json(found.schema())
 
 
@@ -454,10 +461,29 @@ def run_cmd(
     max_model_calls: Annotated[
         int, typer.Option(min=1, help="Model-call budget per episode.")
     ] = 40,
+    max_episode_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Token budget per episode (prompt + completion of the agent's model calls): "
+            "once reached, the episode ends with 'budget' (default: none).",
+        ),
+    ] = None,
+    max_episode_cost: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Cost budget per episode in USD, for a model with a price: once reached, "
+            "the episode ends with 'budget' (default: none).",
+        ),
+    ] = None,
     sandbox: Annotated[
-        str,
-        typer.Option(help="auto | docker | local | a registered backend (worlds with a sandbox)."),
-    ] = "auto",
+        str | None,
+        typer.Option(
+            help="auto (the default) | docker | local | a registered backend (worlds with a "
+            "sandbox). With --resume the run's own backend is the default."
+        ),
+    ] = None,
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -515,6 +541,30 @@ def run_cmd(
             "missing one counts as 0).",
         ),
     ] = None,
+    price_cached: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="USD per million cached prompt tokens (with --price-input; default: the "
+            "input price).",
+        ),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="A JSON or TOML price table, model name -> {input, output, cached} in USD "
+            "per million tokens, over the built-in one (docs/models.md). Every model, the "
+            "judge's too, is priced by its name; --price-input overrides it.",
+        ),
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="A SQLite response cache: a request seen before is answered from it "
+            "without calling the model (cost 0, marked cache_hit), a new one is stored. "
+            "Reruns with a deterministic model then cost nothing and are identical.",
+        ),
+    ] = None,
     tool_calls: Annotated[
         str,
         typer.Option(
@@ -552,6 +602,35 @@ def run_cmd(
     resume: Annotated[
         bool, typer.Option(help="Resume the interrupted run in --db instead of starting one.")
     ] = False,
+    resume_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="With --resume: the run to resume, an id or a prefix (default: the latest "
+            "run in --db; sandlot runs lists them).",
+        ),
+    ] = None,
+    task: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task",
+            help="Run only the task with this id (repeatable; a trailing * matches a prefix).",
+        ),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local | ray. ray: each episode runs as a Ray task on a Ray cluster "
+            "(pip install 'sandlot[ray]'; docs/ray.md); this process writes the trace."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="The Ray cluster for --executor ray: the head node's HOST:PORT, "
+            "ray://HOST:10001, or auto (default: a Ray instance started on this machine)."
+        ),
+    ] = None,
 ) -> None:
     """Run agent episodes for task files, record every trajectory to --db, score each
     against its checklist, and print a summary table."""
@@ -569,9 +648,15 @@ def run_cmd(
         max_tokens=max_tokens,
         seed=seed,
         tool_calls=_choice(tool_calls, ("native", "text"), "--tool-calls"),
-        price=_price(price_input, price_output),
+        price=_price(price_input, price_output, price_cached),
+        prices=_prices(prices),
+        cache=cache,
     )
-    env_options: dict = {"sandbox": _sandbox(sandbox)}
+    # a resume without --sandbox takes the backend its run recorded
+    env_options: dict = (
+        {} if resume and sandbox is None else {"sandbox": _sandbox(sandbox or "auto")}
+    )
+    _check_executor(executor, address, endpoint)
     if tools or not installed_tools:  # else a resume adds the tools its run recorded
         env_options.update(tools=tools or [], installed_tools=installed_tools)
     added = _extra_tools(tools, installed_tools)  # a bad source fails before any episode
@@ -587,57 +672,101 @@ def run_cmd(
             "a resumed run keeps the retriever it was started with; leave --retriever out",
             param_hint="--retriever",
         )
+    if resume_id is not None and not resume:
+        raise typer.BadParameter(
+            "--run names the run to resume: give --resume too", param_hint="--run"
+        )
     if resume:
         from sandlot.agents.after.resume import ResumeError, resume_run
 
+        resumed_id = None if resume_id is None else _run_id(db, resume_id, db_hint="--db")
         resumed_model = _agent_model(model, planner_model, executor_model, endpoint)
-        resumed_judge = _make_model(judge, **endpoint) if judge else None
+        resumed_judge = _make_model(judge, option="--judge", **endpoint) if judge else None
         resumed_user = (
             _make_model(user_model, option="--user-model", **endpoint) if user_model else None
         )
         _redact_output(resumed_model, resumed_judge, resumed_user)
+        roles = {"judge": (judge, resumed_judge), "user_model": (user_model, resumed_user)}
+        resumed_executor = _executor(
+            executor,
+            address,
+            (model, resumed_model),
+            planner_model,
+            executor_model,
+            roles,
+            endpoint,
+        )
         # innermost first: the resume's and the trace's errors are about --db, a recorded
         # tool source that cannot be loaded is about --tools
-        with _tool_errors(), _trace_file("--db"), _run_errors(), _progress(0, quiet) as advance:
+        with (
+            _interrupted(db, 1, None) as finished,
+            _tool_errors(),
+            _trace_file("--db"),
+            _run_errors(),
+            _progress(0, quiet) as advance,
+        ):
             try:
                 result = asyncio.run(
                     resume_run(
                         db,
                         model=resumed_model,
+                        run_id=resumed_id,
                         concurrency=concurrency,
                         judge=resumed_judge,
                         env_options=env_options,
-                        on_episode=advance,
+                        on_episode=_both(finished.append, advance),
                         user_model=resumed_user,
+                        executor=resumed_executor,
                     )
                 )
             except ResumeError as exc:
                 raise typer.BadParameter(str(exc), param_hint="--db") from exc
         print_run_summary(result)
+        _viewer_hint(db, "run", result.run_id)
         return
     if not paths:
         raise typer.BadParameter("give at least one task file or directory (or --resume)")
-    tasks = _load_tasks(paths, added)
+    tasks = _only_tasks(_load_tasks(paths, added), task)
     the_model = _agent_model(model or "oracle", planner_model, executor_model, endpoint)
-    judge_model = _make_model(judge, **endpoint) if judge else None
+    judge_model = _make_model(judge, option="--judge", **endpoint) if judge else None
     the_user_model = (
         _make_model(user_model, option="--user-model", **endpoint) if user_model else None
     )
     _redact_output(the_model, judge_model, the_user_model)
+    the_executor = _executor(
+        executor,
+        address,
+        (model or "oracle", the_model),
+        planner_model,
+        executor_model,
+        {"judge": (judge, judge_model), "user_model": (user_model, the_user_model)},
+        endpoint,
+    )
     _check_clashes({t.environment for t in tasks}, added)
     _check_sandbox(env_options["sandbox"], {t.environment for t in tasks})
     from sandlot.agents.graph.demos import DemoSource
     from sandlot.agents.graph.runtime import AgentConfig
 
+    if max_episode_cost is not None and max_episode_cost <= 0:
+        raise typer.BadParameter(
+            "give a budget of more than 0 USD", param_hint="--max-episode-cost"
+        )
     config = AgentConfig(
         agent=agent,  # type: ignore[arg-type]
         k=k,
         max_model_calls=max_model_calls,
+        max_episode_tokens=max_episode_tokens,
+        max_episode_cost=max_episode_cost,
         retriever=_retriever(retriever),
         demos=None if demos is None else DemoSource(str(demos), k=demos_k),
         parallel_steps=parallel_steps,
     )
-    with _trace_file("--db"), _run_errors(), _progress(len(tasks) * epochs, quiet) as advance:
+    with (
+        _interrupted(db, epochs, len(tasks) * epochs) as finished,
+        _trace_file("--db"),
+        _run_errors(),
+        _progress(len(tasks) * epochs, quiet) as advance,
+    ):
         result = asyncio.run(
             run_tasks(
                 tasks,
@@ -648,13 +777,173 @@ def run_cmd(
                 epochs=epochs,
                 judge=judge_model,
                 env_options=env_options,
-                on_episode=advance,
+                on_episode=_both(finished.append, advance),
                 user_model=the_user_model,
+                executor=the_executor,
             )
         )
     print_run_summary(result)
+    _viewer_hint(db, "run", result.run_id)
     if strict and not all(e.success for e in result.episodes):
         raise typer.Exit(1)
+
+
+def _both(*calls):
+    """One on_episode callback that calls each of ``calls`` in turn."""
+
+    def call(result) -> None:
+        for one in calls:
+            one(result)
+
+    return call
+
+
+@contextlib.contextmanager
+def _interrupted(db: Path, epochs: int, total: int | None) -> Iterator[list]:
+    """Ctrl-C during a run: the summary of the episodes finished so far (the list this
+    yields, filled as they finish) and the command that continues the run; exit 130."""
+    finished: list = []
+    try:
+        yield finished
+    except KeyboardInterrupt:
+        import os
+        import shlex
+
+        from sandlot.agents.running.results import RunResult
+        from sandlot.console import err_console, print_run_summary
+        from sandlot.traces.runs_compare import open_trace
+
+        run_id = None
+        with contextlib.suppress(Exception):  # no trace yet: nothing was recorded
+            with open_trace(db) as reader:
+                mine = [r["id"] for r in reader.runs() if r.get("pid") == os.getpid()]
+            run_id = mine[-1] if mine else None
+        if run_id is None:
+            err_console.print("interrupted before the run was recorded", highlight=False)
+            raise typer.Exit(130) from None
+        print_run_summary(RunResult(run_id, finished, epochs, str(db)))
+        of = "" if total is None else f" of {total}"
+        err_console.print(
+            f"interrupted: {len(finished)}{of} episodes finished and recorded; continue the "
+            f"run with:\n  sandlot run --resume --run {run_id} --db {shlex.quote(str(db))}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+
+
+def _run_id(db: Path, ref: str, param_hint: str = "--run", db_hint: str = "DB") -> str:
+    """The run id ``ref`` (an id, a prefix or 'latest') names in ``db``; an unknown one is a
+    usage error that lists the runs there."""
+    from sandlot.errors import UnknownNameError, UserError
+    from sandlot.traces.runs_compare import open_trace, resolve_run
+
+    with _trace_file(db_hint), open_trace(db) as reader:
+        try:
+            return resolve_run(reader, ref)
+        except UnknownNameError as exc:
+            ids = [r["id"] for r in reader.runs()]
+            latest = ", ".join(ids[-5:]) + (f" and {len(ids) - 5} before" if len(ids) > 5 else "")
+            raise typer.BadParameter(
+                f"no run {ref!r} in {db}; its runs: {latest or 'none'} "
+                f"(sandlot runs --db {db} lists them)",
+                param_hint=param_hint,
+            ) from exc
+        except UserError as exc:  # a prefix of several runs
+            raise typer.BadParameter(str(exc), param_hint=param_hint) from exc
+
+
+def _viewer_hint(db: Path, page: str, ident: str) -> None:
+    """Say how to see what was just recorded in the viewer (its default address)."""
+    from sandlot.console import console
+
+    console.print(
+        f"view it: sandlot view {db}  then open http://127.0.0.1:8321/#/{page}/{ident}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _only_tasks(tasks: list, wanted: list[str] | None) -> list:
+    """The tasks ``--task`` names (all when it is not given); an id no task has is a
+    usage error that suggests the closest ids."""
+    if not wanted:
+        return tasks
+    import difflib
+
+    ids = [t.id for t in tasks]
+    for want in wanted:
+        found = [i for i in ids if i.startswith(want[:-1])] if want.endswith("*") else []
+        if want in ids or found:
+            continue
+        close = difflib.get_close_matches(want, ids, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f" ({len(ids)} tasks loaded)"
+        raise typer.BadParameter(f"no task {want!r} in the task files{hint}", param_hint="--task")
+
+    def chosen(task_id: str) -> bool:
+        return any(task_id == w or (w.endswith("*") and task_id.startswith(w[:-1])) for w in wanted)
+
+    return [t for t in tasks if chosen(t.id)]
+
+
+def _check_executor(name: str, address: str | None, endpoint: dict) -> None:
+    """Refuse what --executor cannot take before anything runs."""
+    _choice(name, ("local", "ray"), "--executor")
+    if name == "local" and address is not None:
+        raise typer.BadParameter("--address is for --executor ray", param_hint="--address")
+    if name == "ray" and endpoint.get("api_key"):
+        raise typer.BadParameter(
+            "with --executor ray each worker reads its API key from OPENAI_API_KEY in its "
+            "own environment (docs/ray.md); set it there instead of --api-key",
+            param_hint="--api-key",
+        )
+    if name == "ray" and endpoint.get("cache") is not None:
+        raise typer.BadParameter(
+            "the response cache is a file on this machine; leave --cache out with --executor ray",
+            param_hint="--cache",
+        )
+
+
+def _executor(
+    name: str,
+    address: str | None,
+    model: tuple[str | None, Any],
+    planner: str | None,
+    executor: str | None,
+    roles: dict[str, tuple[str | None, Any]],
+    endpoint: dict | None = None,
+):
+    """The executor of `sandlot run` (None: local); for ray, with the recipes its
+    workers build the models from (``(spec, model built here)`` pairs, priced as here;
+    never the API key: each worker reads its own)."""
+    if name == "local":
+        return None
+    from sandlot.agents.running.model_specs import ModelSpec
+    from sandlot.agents.running.ray_executor import RayExecutor
+    from sandlot.errors import UserError
+
+    options = {k: v for k, v in (endpoint or {}).items() if k not in ("price", "prices", "cache")}
+
+    def spec(pair: tuple[str | None, Any]) -> ModelSpec | None:
+        given, made = pair
+        price = getattr(made, "price", None) or (endpoint or {}).get("price")
+        return None if given is None else ModelSpec.of(given, price, **options)
+
+    agent = spec(model)
+    if planner is not None or executor is not None:
+        default = model[0] or "oracle"
+        agent = ModelSpec(
+            default,
+            planner=spec((planner or default, None)),
+            executor=spec((executor or default, None)),
+        )
+    try:
+        return RayExecutor(
+            address, model=agent, judge=spec(roles["judge"]), user_model=spec(roles["user_model"])
+        )
+    except UserError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--executor") from exc
 
 
 def _agent_model(spec: str | None, planner: str | None, executor: str | None, endpoint: dict):
@@ -671,17 +960,35 @@ def _agent_model(spec: str | None, planner: str | None, executor: str | None, en
     return RoutedModel(plan, act or _make_model(executor or default, **endpoint))
 
 
-def _price(price_input: float | None, price_output: float | None):
-    """The models' price from --price-input and --price-output (None: neither given)."""
-    if price_input is None and price_output is None:
+def _price(price_input: float | None, price_output: float | None, price_cached=None):
+    """The models' price from --price-input, --price-output and --price-cached (None:
+    none given)."""
+    if price_input is None and price_output is None and price_cached is None:
         return None
     from sandlot.agents.models.base import Price
 
-    return Price(input=price_input or 0.0, output=price_output or 0.0)
+    return Price(input=price_input or 0.0, output=price_output or 0.0, cached=price_cached)
 
 
-def _make_model(spec: str, *, price=None, option: str = "--model", **options):
-    """The model ``spec`` names; one that cannot be made is a usage error of ``option``."""
+def _prices(path: Path | None):
+    """The price table with --prices FILE over the built-in one (None: not given)."""
+    if path is None:
+        return None
+    from sandlot.agents.models.prices import load_prices
+    from sandlot.errors import UserError
+
+    try:
+        return load_prices(path)
+    except UserError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--prices") from exc
+
+
+def _make_model(
+    spec: str, *, price=None, prices=None, cache=None, option: str = "--model", **options
+):
+    """The model ``spec`` names, priced by ``price`` or by its name in ``prices``, with
+    the response cache at ``cache``; one that cannot be made is a usage error of
+    ``option``."""
     from sandlot.agents.models.registry import make_model
 
     if not spec.startswith(("openai", "llama")):
@@ -694,6 +1001,18 @@ def _make_model(spec: str, *, price=None, option: str = "--model", **options):
         raise typer.BadParameter(str(exc), param_hint=option) from exc
     if price is not None:
         made.price = price  # any kind: a scripted model's usage has a cost too
+    elif prices is not None:
+        from sandlot.agents.models.prices import price_of
+
+        made.price = price_of(made.name, prices) or made.price
+    if cache is not None:
+        from sandlot.agents.models.cache import CachedModel
+        from sandlot.errors import UserError
+
+        try:
+            made = CachedModel(made, cache)
+        except UserError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--cache") from exc
     return made
 
 
@@ -746,10 +1065,11 @@ def replay_cmd(
     from sandlot.agents.after.replay import ReplayError, replay_episode
     from sandlot.console import console, outcome_text
 
+    options = {"sandbox": _sandbox(sandbox)}  # the options' mistakes before the trace's
+    episode_id = _episode_id(db, episode_id)  # an id or a unique prefix
     # innermost first: a ReplayError and a TraceFileError are UserErrors too, said as what
     # they are before a recorded tool source that cannot be loaded is (--tools)
     with _tool_errors(), _trace_file("DB"):
-        options = {"sandbox": _sandbox(sandbox)}
         try:
             report = asyncio.run(replay_episode(db, episode_id, env_options=options))
         except ReplayError as exc:
@@ -768,6 +1088,7 @@ def replay_cmd(
             f"(events {gap.get('missing', '?')})",
             highlight=False,
         )
+    _viewer_hint(db, "episode", new.episode_id)
     if report.divergence is None:
         console.print("[green]the replay matched the recording[/]")
         return
@@ -829,6 +1150,7 @@ def fork_cmd(
             policy_addition = policy_file.read_text(encoding="utf-8")
         except OSError as exc:
             raise typer.BadParameter(str(exc), param_hint="--policy-file") from exc
+    episode_id = _episode_id(db, episode_id)  # an id or a unique prefix
     made = _make_model(model)
     _redact_output(made)
     # a restored world that differs from the recording (ForkMismatchError): exit 1
@@ -869,17 +1191,21 @@ def score_cmd(
     ],
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run's episodes.")] = None,
     dry_run: Annotated[bool, typer.Option(help="Report without writing the new verdicts.")] = False,
+    tools: ExtraTools = None,
+    installed_tools: InstalledTools = True,
 ) -> None:
     """Apply (changed) checklists to stored episodes without running them; say which items
     could not be re-checked and why, and for each episode that does not pass, why not
-    (its failed checks' evidence)."""
+    (its failed checks' evidence). The task files are checked as by `tasks validate`."""
     from rich.table import Table
     from rich.text import Text
 
     from sandlot.agents.after.rescore import rescore
     from sandlot.console import console, outcome_text
 
-    loaded = _load_tasks(tasks)
+    loaded = _load_tasks(tasks, _extra_tools(tools, installed_tools))
+    if run_id is not None:
+        run_id = _run_id(db, run_id)  # an unknown run lists the runs there
     with _trace_file("DB"):
         results = asyncio.run(rescore(db, loaded, run_id=run_id, write=not dry_run))
     table = Table(title=f"re-scored {len(results)} episodes" + (" (dry run)" if dry_run else ""))
@@ -940,6 +1266,88 @@ def compare_cmd(
 
 
 # --- view / export -------------------------------------------------------------------
+
+
+@app.command("runs")
+def runs_cmd(
+    db: Annotated[Path, typer.Option(help="The trace file.")] = Path("traces.db"),
+) -> None:
+    """List the runs in --db, oldest first: id, kind, status, model, episodes passed."""
+    from rich.table import Table
+
+    from sandlot.console import console
+    from sandlot.traces.listing import run_rows
+    from sandlot.traces.runs_compare import open_trace
+
+    with _trace_file("--db"), open_trace(db) as reader:
+        rows = run_rows(reader)
+    if not rows:
+        console.print(f"no runs in {db}; record one with: sandlot run TASKS --db {db}")
+        return
+    table = Table(title=f"runs in {db}")
+    for column in ("run", "kind", "status", "model", "passed"):
+        table.add_column(column, no_wrap=column != "model")
+    for r in rows:
+        table.add_row(
+            r["id"], r["kind"], str(r["status"]), str(r["model"]), f"{r['passed']}/{r['episodes']}"
+        )
+    console.print(table)
+
+
+@app.command("episodes")
+def episodes_cmd(
+    run: Annotated[
+        str, typer.Argument(help="The run: an id, a prefix or 'latest' (sandlot runs).")
+    ] = "latest",
+    db: Annotated[Path, typer.Option(help="The trace file.")] = Path("traces.db"),
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Only the episodes that did not pass.")
+    ] = False,
+) -> None:
+    """List a run's episodes with their ids, outcome and why each did not pass."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from sandlot.console import console, outcome_text, usd
+    from sandlot.errors import UserError
+    from sandlot.traces.listing import episode_rows
+    from sandlot.traces.runs_compare import open_trace, resolve_run
+
+    with _trace_file("--db"), open_trace(db) as reader:
+        try:
+            run_id = resolve_run(reader, run)
+        except UserError as exc:
+            raise typer.BadParameter(str(exc), param_hint="RUN") from exc
+        rows = episode_rows(reader, run_id, failed=failed)
+    table = Table(title=f"{'failed ' if failed else ''}episodes of run {run_id}")
+    costs = any(r["cost"] is not None for r in rows)
+    for column in ("episode", "task", "ep", "outcome", "score", *(["cost"] if costs else [])):
+        table.add_column(column, no_wrap=True)
+    table.add_column("why", overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["task_id"],
+            str(r["epoch"]),
+            outcome_text(r["outcome"]),
+            "-" if r["score"] is None else f"{r['score']:.2f}",
+            *([usd(r["cost"])] if costs else []),
+            Text(r["why"]),
+        )
+    console.print(table)
+
+
+def _episode_id(db: Path, ref: str, param_hint: str = "EPISODE_ID") -> str:
+    """The episode id that ``ref`` (an id or a unique prefix) names in ``db``."""
+    from sandlot.errors import UserError
+    from sandlot.traces.listing import resolve_episode
+    from sandlot.traces.runs_compare import open_trace
+
+    with _trace_file("DB"), open_trace(db) as reader:
+        try:
+            return resolve_episode(reader, ref)
+        except UserError as exc:
+            raise typer.BadParameter(str(exc), param_hint=param_hint) from exc
 
 
 @app.command("view")
@@ -1035,11 +1443,26 @@ def export_cmd(
         )
     from sandlot.traces.viewer.export import export_episode_html
 
+    episode_id = _episode_id(db, episode_id)  # an id or a unique prefix
+    _parent_folder(html, "--html")
     try:
         written = export_episode_html(db, episode_id, html)
     except (LookupError, ValueError) as exc:  # no such episode; not a trace file
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"wrote {written}")
+
+
+def _parent_folder(path: Path, option: str) -> None:
+    """Make the folder ``path`` is written in, as ``--db`` does; one that cannot be made
+    (a file in the way, no permission) is a usage error naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot make the folder {str(path.parent)!r} to write {path.name} in: "
+            f"{exc.strerror or exc}",
+            param_hint=option,
+        ) from exc
 
 
 def _export_otlp(
@@ -1058,6 +1481,8 @@ def _export_otlp(
         )
     if not db.is_file():
         raise typer.BadParameter(f"no trace file at {db}", param_hint="DB")
+    if run_id is not None:
+        run_id = _run_id(db, run_id)  # an unknown run lists the runs there
     try:
         n = export_otlp(db, endpoint, run_id=run_id, episode_id=episode_id)
     except OtlpExportError as exc:
@@ -1098,6 +1523,10 @@ def _export_table(
         )
     if not db.is_file():
         raise typer.BadParameter(f"no trace file at {db}", param_hint="DB")
+    if run_id is not None:
+        run_id = _run_id(db, run_id)  # an unknown run lists the runs there
+    if out is not None:
+        _parent_folder(out, "--out")
     try:
         if out is None:
             export_table(db, table, fmt, sys.stdout, run_id=run_id)

@@ -272,7 +272,12 @@ mappings) and raises :class:`~sandlot.errors.UserError` for a subset it does not
 A third-party benchmark ported onto sandlot publishes its tasks this way."""
 
 for _name, _target in {
+    "agentdojo-banking": "sandlot.environments.worlds.agentdojo:AgentDojoBanking",
+    "agentdojo-slack": "sandlot.environments.worlds.agentdojo:AgentDojoSlack",
+    "agentdojo-travel": "sandlot.environments.worlds.agentdojo:AgentDojoTravel",
+    "agentdojo-workspace": "sandlot.environments.worlds.agentdojo:AgentDojoWorkspace",
     "blocksworld": "sandlot.environments.worlds.blocksworld:BlocksworldEnvironment",
+    "bfcl": "sandlot.environments.worlds.bfcl:BfclEnvironment",
     "catalog": "sandlot.environments.worlds.catalog:CatalogEnvironment",
     "graphnav": "sandlot.environments.worlds.graphnav:GraphnavEnvironment",
     "store": "sandlot.environments.worlds.store:StoreEnvironment",
@@ -293,6 +298,16 @@ for _name, _attr in {
 }.items():
     CHECKS.register(_name, f"sandlot.environments.check_kinds:{_attr}", source=BUILTIN)
 CHECKS.register("asked", "sandlot.environments.checklist_conversation:ASKED", source=BUILTIN)
+CHECKS.register(
+    "agentdojo_utility",
+    "sandlot.environments.worlds.agentdojo.checks:AGENTDOJO_UTILITY",
+    source=BUILTIN,
+)
+TASKSETS.register(
+    "agentdojo", "sandlot.environments.worlds.agentdojo.tasksets:agentdojo_task_set", source=BUILTIN
+)
+CHECKS.register("bfcl", "sandlot.environments.worlds.bfcl.scoring:BFCL_CHECK", source=BUILTIN)
+TASKSETS.register("bfcl", "sandlot.environments.worlds.bfcl.tasksets:bfcl_task_set", source=BUILTIN)
 for _name in ("bm25", "embedding", "hybrid"):
     RETRIEVERS.register(_name, f"sandlot.retrieval.{_name}:{_name}_retriever", source=BUILTIN)
 for _name in ("oracle", "null", "openai", "llama", "scripted", "replay"):

@@ -85,6 +85,14 @@ def test_the_check_kind_guide_example_adds_a_kind_task_files_can_use():
     assert "refused: task 'short-answer', field checklist[1].check.max_words" in out.stdout
 
 
+def test_the_retriever_guide_example_is_selected_by_name_and_recorded():
+    out = _example("examples/custom_retriever.py")
+    assert out.returncode == 0, out.stderr
+    assert "ranked: get_customer, get_discount_code, get_order, get_order_status" in out.stdout
+    assert "store-lookup-001: passed (score 1.00)" in out.stdout
+    assert "recorded retriever: prefix" in out.stdout
+
+
 def test_the_tool_states_example_refuses_too_early_and_past_a_limit():
     out = subprocess.run(
         [sys.executable, "examples/tool_states.py"],
@@ -185,3 +193,16 @@ def test_the_mcp_example_adds_a_server_s_tool_and_calls_it():
     assert "tools from the server: shipping_cost" in out.stdout
     assert "result: 12.90 EUR" in out.stdout
     assert "refusal: " in out.stdout and "the weight must be positive" in out.stdout
+
+
+@pytest.mark.bfcl
+def test_the_bfcl_agreement_example_prints_its_table():
+    missing = [m for m in ("bfcl_eval", "mpmath") if importlib.util.find_spec(m) is None]
+    if missing:
+        why = f"bfcl-eval or the bfcl extra is not installed ({', '.join(missing)}): make bfcl"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the BFCL example: {why}")
+        pytest.skip(why)
+    out = _example("examples/bfcl_agreement.py", "--limit", "5")
+    assert out.returncode == 0, out.stderr
+    assert "| gold | 5 | 5 | 5 | 5 (100.0%) |" in out.stdout

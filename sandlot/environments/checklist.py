@@ -16,7 +16,9 @@ Rules (docs/tasks.md, "Scoring"):
   and no answer, every item that passed fails instead, with the reason as evidence, and
   even "nothing to check" scores 0.0 and fails — items that only forbid something
   (not_called, max_steps, a state the untouched world already satisfies) would otherwise
-  reward an agent for not trying.
+  reward an agent for not trying. A check kind that is a ported benchmark's own checker
+  decides that itself (``credits_idle = True`` on the kind; docs/guides/check-kind.md):
+  a checklist of only such items is scored as its kinds say.
 """
 
 from __future__ import annotations
@@ -267,8 +269,24 @@ async def score_episode(
             verdict.passed = False
             verdict.evidence = {"error": f"{type(exc).__name__}: {exc}"}
         verdicts.append(verdict)
-    no_credit = no_credit_reason(trajectory)
+    no_credit = None if _judges_idle(task) else no_credit_reason(trajectory)
     if no_credit is not None:
         _withhold_credit(verdicts, no_credit)
     score, success = _score(verdicts, no_credit)
     return ScoreReport(verdicts, score, success, no_credit)
+
+
+def _judges_idle(task: Task) -> bool:
+    """Whether every item's kind decides for itself what an episode that did nothing
+    earns (a ported benchmark's own checker, which sandlot must not overrule: the kind
+    sets ``credits_idle = True``); then the no-credit rule does not apply."""
+    if not task.checklist:
+        return False
+    for item in task.checklist:
+        try:
+            kind = CHECKS.get(item.check.type) if item.check.type in CHECKS else None
+        except Exception:  # a kind that fails to load is reported by its own item
+            return False
+        if not getattr(kind, "credits_idle", False):
+            return False
+    return True

@@ -9,12 +9,14 @@ run's among them)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
+from sandlot.agents.running.executors import Executor, make_executor
 from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, stored_agent_config
 from sandlot.agents.running.sandboxes import run_sandboxes
@@ -39,6 +41,7 @@ async def resume_run(
     env_options: dict[str, Any] | None = None,
     on_episode: Callable[[EpisodeResult], None] | None = None,
     user_model: Model | str | None = None,
+    executor: str | Executor | None = None,
 ) -> RunResult:
     """Resume run ``run_id`` (default: the latest run) of trace file ``db``.
 
@@ -47,6 +50,10 @@ async def resume_run(
     ``user_model``, which plays the simulated user of tasks whose user is played by a
     model (``user.llm: true``), defaults likewise to the one the run recorded.
 
+    ``executor`` (``"ray"``) runs the episodes never started, or never finished on Ray,
+    on a Ray cluster; episodes continued from a local checkpoint run here
+    (docs/ray.md).
+
     Raises:
         ResumeError: nothing to resume, the run is still running in a live process
             (the message names it), or a model of the run cannot be rebuilt and was not
@@ -54,6 +61,9 @@ async def resume_run(
     """
     if not Path(db).exists():
         raise ResumeError(f"no trace file at {db}")
+    exe = None if executor in (None, "local") else make_executor(executor)
+    if exe is not None:
+        await asyncio.to_thread(exe.check)  # before the run is claimed
     async with open_store(db, existing=True) as store:
         assert store is not None
         if run_id is not None:
@@ -80,7 +90,7 @@ async def resume_run(
             store.add_secret(secret)
         await the_model.check()  # a wrong endpoint stops here, before anything is claimed
         cfg = stored_agent_config(run)
-        opts, _ = run_world_options(stored_world_options(run, env_options))
+        opts, recorded_tools = run_world_options(stored_world_options(run, env_options))
         episodes = store.episodes(rid)
         seen = {(e["task_id"], e["epoch"]) for e in episodes}
         kept = [e for e in episodes if e["status"] in _FINISHED]
@@ -104,6 +114,22 @@ async def resume_run(
             for job in jobs:
                 job["user_model"] = the_user_model
         needed = [task for task in tasks.values() if task is not None]
+        if exe is not None and not exe.local_sandboxes:
+            results = await exe.run_jobs(
+                jobs,
+                store=store,
+                run_id=rid,
+                model=the_model,
+                agent=cfg,
+                judge=judge,
+                env_options={**opts, "run_id": rid},
+                tool_options=recorded_tools,
+                concurrency=concurrency,
+                checkpoints=True,
+                on_episode=on_episode,
+            )
+            previous = [load_episode(store, e) for e in kept]
+            return RunResult(run_id=rid, episodes=previous + results, epochs=epochs, db=str(db))
         async with run_sandboxes(needed, opts, run_id=rid, concurrency=concurrency) as opts:
             results = await run_jobs(
                 jobs,

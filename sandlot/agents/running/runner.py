@@ -22,6 +22,8 @@ from sandlot.agents.graph.runtime import AgentConfig, EpisodeRuntime
 from sandlot.agents.graph.state import initial_state, trajectory_of
 from sandlot.agents.models.base import Model
 from sandlot.agents.running.checkpoints import open_checkpointer
+from sandlot.agents.running.executors import Executor, make_executor
+from sandlot.agents.running.judging import RecordedJudge
 from sandlot.agents.running.restore import restore_world
 from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.sandboxes import check_backend, run_sandboxes
@@ -30,7 +32,7 @@ from sandlot.environments.base import Environment, make_environment
 from sandlot.environments.checklist import score_episode
 from sandlot.environments.trajectory import decide_outcome
 from sandlot.environments.users import UserPlayer, user_player_for
-from sandlot.errors import UserError, WriterError
+from sandlot.errors import ModelError, UserError, WriterError
 from sandlot.retrieval import resolve_retriever, retriever_for, spec_name
 from sandlot.traces.recorder import EpisodeRecorder, NullRecorder
 
@@ -320,10 +322,15 @@ def _root_event(
 
 async def _score(result: EpisodeResult, rt: EpisodeRuntime, judge: Model | None) -> bool:
     """Score the episode's record against its checklist; whether every required item
-    passed."""
-    report = await score_episode(
-        rt.task, result.trajectory, environment=rt.environment, judge=judge
-    )
+    passed. The judge's calls are recorded and counted as the episode's model calls."""
+    recorded = RecordedJudge(judge, rt) if judge is not None else None
+    try:
+        report = await score_episode(
+            rt.task, result.trajectory, environment=rt.environment, judge=recorded
+        )
+    finally:
+        if recorded is not None:
+            result.trajectory.model_calls.extend(recorded.calls)
     result.verdicts, result.score = report.verdicts, report.score
     for v in report.verdicts:
         rt.recorder.event(
@@ -375,6 +382,7 @@ async def run(
     check_model: bool = True,
     demos: DemoSource | None = None,
     user_model: Model | None = None,
+    executor: str | Executor | None = None,
 ) -> RunResult:
     """Run every task ``epochs`` times with at most ``concurrency`` episodes at once.
 
@@ -392,7 +400,13 @@ async def run(
     ``user_model`` plays the simulated user of the tasks whose user is played by a model
     (``user.llm: true``; docs/users.md); scripted users follow their script. Its name is
     recorded (``runs.config["user_model"]``) for a resume to rebuild it from.
+
+    ``executor`` runs the episodes elsewhere: ``"ray"`` (or a
+    :class:`~sandlot.agents.running.ray_executor.RayExecutor`) on a Ray cluster, each
+    episode written to the trace whole when it comes back (docs/ray.md). The default runs
+    them in this process.
     """
+    exe = None if executor in (None, "local") else make_executor(executor)
     tasks = list(tasks)
     for task in tasks:  # a task whose user needs a model fails before anything runs
         user_player_for(task, user_model)
@@ -418,11 +432,21 @@ async def run(
         if cfg.demos.before is None:  # only episodes that ended before this run started
             cfg = dataclasses.replace(cfg, demos=dataclasses.replace(cfg.demos, before=time.time()))
     opts, recorded_tools = run_world_options(env_options)
-    await asyncio.to_thread(check_backend, tasks, opts)
+    if exe is None or exe.local_sandboxes:  # else the workers' machines need the backend
+        await asyncio.to_thread(check_backend, tasks, opts)
+    if exe is not None:
+        await asyncio.to_thread(exe.check)
     if check_model:
-        for checked in (model, judge, user_model):
+        await model.check()
+        for role, checked in (
+            ("judge (--judge)", judge),
+            ("user model (--user-model)", user_model),
+        ):
             if checked is not None:
-                await checked.check()
+                try:
+                    await checked.check()
+                except ModelError as exc:  # said as the role's, not the agent's model
+                    raise ModelError(f"the {role}: {exc}") from exc
     async with open_store(db) as store:
         if store is not None:
             for secret in [m for x in (model, judge, user_model) if x for m in x.secrets()]:
@@ -438,8 +462,12 @@ async def run(
                     "epochs": epochs,
                     "concurrency": concurrency,
                     "tools": recorded_tools,
+                    **(
+                        {"sandbox": opts["sandbox"]} if isinstance(opts.get("sandbox"), str) else {}
+                    ),
                     # the name a resume rebuilds the user model from (oracle), if it can
                     **({"user_model": user_model.name} if user_model is not None else {}),
+                    **(exe.recorded() if exe is not None else {}),
                     **(config or {}),
                 },
                 n_tasks=len(tasks),
@@ -452,6 +480,26 @@ async def run(
         if user_model is not None:
             for job in jobs:
                 job["user_model"] = user_model
+        if exe is not None and not exe.local_sandboxes:
+            results = await exe.run_jobs(
+                jobs,
+                store=store,
+                run_id=run_id,
+                model=model,
+                agent=cfg,
+                judge=judge,
+                env_options={**opts, "run_id": run_id},
+                tool_options=recorded_tools,
+                concurrency=concurrency,
+                checkpoints=checkpoints and store is not None,
+                on_episode=on_episode,
+            )
+            return RunResult(
+                run_id=run_id,
+                episodes=results,
+                epochs=epochs,
+                db=None if store is None else str(store.path),
+            )
         async with run_sandboxes(tasks, opts, run_id=run_id, concurrency=concurrency) as opts:
             results = await run_jobs(
                 jobs,

@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from sandlot.tools import Tool
 
-__all__ = ["CatalogTool", "accepts", "catalog_tool", "json_schema", "unique_names"]
+__all__ = [
+    "CatalogTool",
+    "accepts",
+    "catalog_tool",
+    "function_schema",
+    "json_schema",
+    "unique_names",
+]
 
 _VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _INVALID_CHAR = re.compile(r"[^A-Za-z0-9_-]")
@@ -160,9 +167,11 @@ class CatalogTool(Tool):
             self.__dict__["_args_model"] = value
 
 
-def catalog_tool(name: str, definition: dict[str, Any]) -> CatalogTool:
-    """The tool called ``name`` for a function definition (``description``,
-    ``parameters``): it validates the arguments and answers an acknowledgement."""
+def function_schema(
+    name: str, definition: dict[str, Any]
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A BFCL function definition (``description``, ``parameters`` in BFCL's types) as a
+    tool's description, its parameters' docs and its OpenAI tool schema."""
     raw = definition.get("parameters")
     parameters = json_schema(raw) if isinstance(raw, dict) else {}
     parameters.setdefault("type", "object")
@@ -181,6 +190,13 @@ def catalog_tool(name: str, definition: dict[str, Any]) -> CatalogTool:
             "strict": False,
         },
     }
+    return description, docs, schema
+
+
+def catalog_tool(name: str, definition: dict[str, Any]) -> CatalogTool:
+    """The tool called ``name`` for a function definition (``description``,
+    ``parameters``): it validates the arguments and answers an acknowledgement."""
+    description, docs, schema = function_schema(name, definition)
     made = CatalogTool(
         name=name,
         description=description,
