@@ -311,7 +311,13 @@ def _first_line(text: str | None) -> str:
 tasks_app = typer.Typer(help="Check task files.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 
-TaskPaths = Annotated[list[Path], typer.Argument(help="Task files (YAML/JSON) or directories.")]
+TaskPaths = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Task files (YAML/JSON), directories, or task sets (NAME:SUBSET, e.g. "
+        "bfcl:multi_turn_base)."
+    ),
+]
 
 
 def _load_tasks(paths: list[Path], extra_tools: list[Any] | None = None) -> list[Any]:
@@ -421,7 +427,13 @@ def sandbox_cleanup(
 
 @app.command("run")
 def run_cmd(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Task files or directories.")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Task files or directories, or task sets (NAME:SUBSET, e.g. "
+            "bfcl:multi_turn_base, agentdojo:banking)."
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(

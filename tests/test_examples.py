@@ -206,3 +206,11 @@ def test_the_bfcl_agreement_example_prints_its_table():
     out = _example("examples/bfcl_agreement.py", "--limit", "5")
     assert out.returncode == 0, out.stderr
     assert "| gold | 5 | 5 | 5 | 5 (100.0%) |" in out.stdout
+
+
+def test_the_task_set_example_generates_tasks_and_runs_them():
+    out = _example("examples/custom_task_set.py")
+    assert out.returncode == 0, out.stderr
+    assert "tasks: lookup-1001, lookup-1002, lookup-1003" in out.stdout
+    assert "refused: lookups:N takes N from 1 to 5, got '9'" in out.stdout
+    assert "passed 3 of 3" in out.stdout
