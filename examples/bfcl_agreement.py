@@ -1,8 +1,8 @@
 """BFCL multi-turn in sandlot, measured against BFCL's own checker.
 
-Every task of a BFCL multi-turn subset is run with the oracle four times: playing the
-ground truth, and the ground truth with one call dropped, one argument changed, or one
-call repeated (seeded draws). Each episode gets sandlot's verdict (its ``bfcl`` check)
+Every task of a BFCL multi-turn subset is run with the oracle five times: playing the
+ground truth, and the ground truth with one call dropped, one argument changed, one call
+repeated, or one call of another state-changing function added (seeded draws). Each episode gets sandlot's verdict (its ``bfcl`` check)
 and BFCL's (``multi_turn_checker`` on the same calls); the table counts how often they
 agree. Needs the bfcl extra and bfcl-eval (``make bfcl``).
 

@@ -110,6 +110,12 @@ class Environment(abc.ABC, Generic[StateT, InitialT, CheckT]):
             self._toolset = cached
         return cached
 
+    def toolset_for(self, task: Task) -> Toolset:
+        """The tools the world offers for ``task``, known before ``reset(task)`` (what an
+        episode's record lists as offered). A world whose tools depend on the task
+        overrides it; by default the task changes nothing: :attr:`toolset`."""
+        return self.toolset
+
     @classmethod
     def validate_initial_state(cls, task: Task) -> InitialT:
         """``task.initial_state`` as the world's ``initial_state_model``.

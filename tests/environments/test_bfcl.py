@@ -90,6 +90,22 @@ async def test_a_tool_call_runs_the_backend_method_and_returns_bfcls_result(task
     assert env.snapshot()["GorillaFileSystem"]["root"]["name"] == "workspace"
 
 
+async def test_an_episodes_root_event_records_only_its_tasks_tools(tasks, tmp_path):
+    from sandlot.environments.worlds.bfcl.tools import tool_classes
+    from sandlot.traces.store import TraceStore
+
+    task = tasks[0]  # TwitterAPI and GorillaFileSystem
+    db = tmp_path / "t.db"
+    await run([task], model="oracle", db=db)
+    with TraceStore(db) as store:
+        (episode,) = store.episodes()
+        (root,) = store.events(episode["id"], kinds=["episode"])
+    offered = set(root["payload"]["tool_schemas"])
+    owners = tool_classes()
+    assert {owners[name] for name in offered} == {"TwitterAPI", "GorillaFileSystem"}
+    assert offered == {n for n, c in owners.items() if c in task.initial_state["classes"]}
+
+
 def test_call_strings_parse_with_positional_arguments_named():
     table = {"sort": lambda file_name: file_name}
     assert parse_call("sort('a.pdf')", table) == ("sort", {"file_name": "a.pdf"})
@@ -134,7 +150,27 @@ async def test_sandlot_agrees_with_bfcls_checker_on_gold_and_perturbed_trajector
     # the perturbations are not all passes: the verdicts had something to agree on
     assert rows["drop"].bfcl_pass < rows["drop"].episodes
     assert rows["change"].bfcl_pass < rows["change"].episodes
-    assert sum(r.episodes for r in rows.values()) >= 700
+    # a different state-changing call added: every entry gets one, and most then fail
+    assert rows["add_other"].episodes == 200
+    assert rows["add_other"].bfcl_pass < rows["add_other"].episodes // 10
+    assert sum(r.episodes for r in rows.values()) >= 900
+
+
+def test_add_other_inserts_one_call_of_a_function_its_turn_does_not_call(tasks):
+    from sandlot.environments.worlds.bfcl.agreement import gold_turns
+
+    task = tasks[0]
+    gold = gold_turns(task)
+    changed = variant_task(task, "add_other", seed=0)
+    assert changed is not None and changed.id == f"{task.id}:add_other"
+    assert changed.checklist == task.checklist
+    made = gold_turns(changed)  # the checklist's ground truth: unchanged
+    assert made == gold
+    calls = [c.tool for c in changed.reference.calls]
+    assert len(calls) == sum(len(turn) for turn in gold) + 1
+    extra = [n for n in set(calls) if calls.count(n) > sum(c.tool == n for t in gold for c in t)]
+    assert len(extra) == 1 and all(c.tool != extra[0] for turn in gold for c in turn)
+    assert variant_task(task, "add_other", seed=0) == changed  # seeded: the same draw
 
 
 def test_the_cli_validates_the_task_set_and_lists_the_world():

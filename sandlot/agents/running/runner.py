@@ -315,7 +315,8 @@ def _root_event(
             "epoch": epoch,
             # the world's policy with the task's addition, as the agent's prompts carry it
             "policy": env.system_prompt(task),
-            "tool_schemas": {t.name: t.schema() for t in env.toolset},
+            # the tools the world offers for this task (reset has not run yet)
+            "tool_schemas": {t.name: t.schema() for t in env.toolset_for(task)},
         },
     )
 

@@ -2,8 +2,9 @@
 
 For a task of the ``bfcl`` task set this module makes the trajectories to compare — the
 ground truth (``gold``), and the ground truth with one call dropped (``drop``), one
-argument changed (``change``) or one call repeated (``add``), each chosen with a seeded
-random draw — as tasks whose reference solution is that trajectory (the ``oracle``
+argument changed (``change``), one call repeated (``add``) or one call of another
+state-changing function added (``add_other``, :mod:`.extra_calls`), each chosen with a
+seeded random draw — as tasks whose reference solution is that trajectory (the ``oracle``
 model plays it; the checklist still holds the real ground truth). After the episode,
 :func:`bfcl_verdict` turns its record into BFCL's decoded form (per turn, per step, call
 strings such as ``cd(folder='x')``) and asks BFCL's ``multi_turn_checker`` — the
@@ -28,6 +29,7 @@ from sandlot.environments.worlds.bfcl.backends import (
     parse_call,
 )
 from sandlot.environments.worlds.bfcl.environment import BfclEnvironment
+from sandlot.environments.worlds.bfcl.extra_calls import extra_call
 from sandlot.environments.worlds.bfcl.scoring import calls_by_turn
 from sandlot.environments.worlds.bfcl.tasksets import reference_for
 
@@ -42,7 +44,7 @@ __all__ = [
     "variant_task",
 ]
 
-VARIANTS: tuple[str, ...] = ("gold", "drop", "change", "add")
+VARIANTS: tuple[str, ...] = ("gold", "drop", "change", "add", "add_other")
 _RUNS = itertools.count()
 
 
@@ -86,7 +88,7 @@ def _changed(value: Any) -> Any:
 def variant_task(task: Task, variant: str, seed: int = 0) -> Task | None:
     """``task`` with a reference solution that plays ``variant`` of its ground truth (the
     checklist unchanged); None when the variant does not apply (no call to drop or
-    repeat, no argument to change).
+    repeat, no argument to change, no state-changing call to add).
 
     Raises:
         ValueError: an unknown variant.
@@ -96,7 +98,14 @@ def variant_task(task: Task, variant: str, seed: int = 0) -> Task | None:
     turns = copy.deepcopy(gold_turns(task))
     rng = random.Random(f"{seed}:{task.id}:{variant}")
     spots = [(t, i) for t, turn in enumerate(turns) for i in range(len(turn))]
-    if variant != "gold":
+    if variant == "add_other":
+        start = BfclEnvironment.validate_initial_state(task)
+        extra = extra_call(start.classes, start.config, turns, rng, long_context=start.long_context)
+        if extra is None:
+            return None
+        t, i, call = extra
+        turns[t].insert(i, call)
+    elif variant != "gold":
         if variant == "change":
             spots = [(t, i) for t, i in spots if turns[t][i].args]
         if not spots:

@@ -70,17 +70,20 @@ class BfclEnvironment(Environment[Instances, BfclStart, StrictStateCheck]):
     def toolset(self) -> Toolset:
         """The tools of the task's classes (every class's before a task is set), with
         any tools added to the world."""
-        full = super().toolset
         if self.task is None:
-            return full
+            return super().toolset
         cached: Toolset | None = self.__dict__.get("_task_toolset")
         if cached is None:
-            start = self.check_initial_state(self.task)
-            owners = tool_classes()
-            keep = [t for t in full if owners.get(t.name, None) in (*start.classes, None)]
-            cached = Toolset(full.name, keep, worlds=full.worlds)
-            self.__dict__["_task_toolset"] = cached
+            cached = self.__dict__["_task_toolset"] = self.toolset_for(self.task)
         return cached
+
+    def toolset_for(self, task: Task) -> Toolset:
+        """The tools of ``task``'s classes, with any tools added to the world."""
+        full = super().toolset
+        start = self.check_initial_state(task)
+        owners = tool_classes()
+        keep = [t for t in full if owners.get(t.name, None) in (*start.classes, None)]
+        return Toolset(full.name, keep, worlds=full.worlds)
 
     async def reset(self, task: Task) -> None:
         start = self.check_initial_state(task)
