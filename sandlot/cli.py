@@ -755,7 +755,8 @@ def run_cmd(
         endpoint,
     )
     _check_clashes({t.environment for t in tasks}, added)
-    _check_sandbox(env_options["sandbox"], {t.environment for t in tasks})
+    if the_executor is None or the_executor.local_sandboxes:  # else the workers' machines
+        _check_sandbox(env_options["sandbox"], {t.environment for t in tasks})
     from sandlot.agents.graph.demos import DemoSource
     from sandlot.agents.graph.runtime import AgentConfig
 

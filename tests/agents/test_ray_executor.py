@@ -9,10 +9,12 @@ import contextlib
 import importlib.util
 import json
 import os
+import queue
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from sandlot.environments.loader import load_tasks
+from sandlot.environments.sandbox.docker import LABEL
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -257,6 +260,7 @@ import asyncio, sys
 from tests.agents.hanging import HangingOracle
 from sandlot.agents.running.runner import run
 from sandlot.environments.loader import load_tasks
+from sandlot.environments.sandbox.docker import LABEL
 
 tasks = load_tasks(sys.argv[3:])
 asyncio.run(run(tasks, model=HangingOracle(sys.argv[2]), db=sys.argv[1], concurrency=1))
@@ -316,4 +320,152 @@ def test_an_address_where_nothing_listens_is_refused_before_anything_is_recorded
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"nothing answers at the Ray address 127.0.0.1:{closed}" in done.stdout + done.stderr
+    assert not db.exists()
+
+
+WORKSPACE = ROOT / "examples/tasks/workspace/code.yaml"
+WS_TASKS = ["ws-code-001", "ws-code-002", "ws-code-004"]
+NO_DOCKER = "unix:///nonexistent/docker.sock"  # a DOCKER_HOST where no engine answers
+
+
+def _picked(ids: list[str]) -> list[str]:
+    return [arg for task in ids for arg in ("--task", task)]
+
+
+def _run_id(db: Path) -> str:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT id FROM runs").fetchone()[0]
+
+
+def _run_containers(run_id: str) -> list[str]:
+    """The sandbox containers of run ``run_id`` that exist, running or not."""
+    listed = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label={LABEL}.run={run_id}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+class _ContainerCreations:
+    """``docker events``' container creations of sandlot sandboxes, as they happen: the
+    labels of each (the run and the process that created it), read by a thread."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            ["docker", "events", "--format", "{{json .Actor.Attributes}}"]
+            + ["--filter", "type=container", "--filter", "event=create"]
+            + ["--filter", f"label={LABEL}=1"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def of_run(self, run_id: str, n: int) -> list[dict[str, str]]:
+        """The labels of the first ``n`` containers run ``run_id`` created."""
+        found: list[dict[str, str]] = []
+        deadline = time.monotonic() + 120  # a bound against a hang, not a timing assertion
+        while len(found) < n:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(
+                    f"docker events told {len(found)} creations of run {run_id}, not {n}"
+                ) from None
+            labels = json.loads(line)
+            if labels.get(f"{LABEL}.run") == run_id:
+                found.append(labels)
+        return found
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.mark.docker
+def test_workspace_tasks_run_in_docker_sandboxes_of_the_ray_workers(
+    cluster, tmp_path, docker_ready
+):
+    local, remote = tmp_path / "local.db", tmp_path / "ray.db"
+    done = _sandlot("run", WORKSPACE, *_picked(WS_TASKS), "--db", local, "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    creations = _ContainerCreations()
+    try:
+        driver = subprocess.Popen(
+            [SANDLOT, "run", str(WORKSPACE), *_picked(WS_TASKS), "--db", str(remote), "-q"]
+            + ["--executor", "ray", "--address", cluster, "--concurrency", "3"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        out, _ = driver.communicate(timeout=600)
+        assert driver.returncode == 0, out
+        run_id = _run_id(remote)
+        episodes = _episodes(remote)
+        created = creations.of_run(run_id, len(episodes))
+    finally:
+        creations.close()
+
+    assert sorted(e["task_id"] for e in episodes) == sorted(WS_TASKS)  # one episode each
+    assert _outcomes(remote) == _outcomes(local)
+    assert all(e["outcome"] == "passed" for e in episodes), episodes
+    assert {e["sandbox_backend"] for e in episodes} == {"docker"}
+    with contextlib.closing(sqlite3.connect(remote)) as conn:
+        sandbox_events = conn.execute(
+            "SELECT episode_id, name, payload FROM events WHERE kind = 'sandbox'"
+        ).fetchall()
+    assert sorted(e for e, _, _ in sandbox_events) == sorted(e["id"] for e in episodes)
+    assert all(n == "docker" and json.loads(p)["backend"] == "docker" for _, n, p in sandbox_events)
+    # each episode's container was created by the Ray worker process that ran the episode,
+    # never by the driver
+    assert sorted(int(c[f"{LABEL}.pid"]) for c in created) == sorted(e["pid"] for e in episodes)
+    assert driver.pid not in {e["pid"] for e in episodes}
+    assert _run_containers(run_id) == []  # every container of the run is gone
+
+
+@pytest.mark.docker
+def test_a_driver_without_docker_runs_workspace_tasks_on_workers_that_have_it(
+    cluster, tmp_path, docker_ready
+):
+    """The driver's machine needs neither Docker nor the image (docs/ray.md): with the
+    default --sandbox auto it does not refuse the run; the workers start the sandboxes."""
+    db = tmp_path / "ray.db"
+    done = subprocess.run(
+        [SANDLOT, "run", str(WORKSPACE), *_picked(WS_TASKS[:1]), "--db", str(db), "-q"]
+        + ["--executor", "ray", "--address", cluster],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "DOCKER_HOST": NO_DOCKER},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (episode,) = _episodes(db)
+    assert (episode["outcome"], episode["sandbox_backend"]) == ("passed", "docker")
+    assert _run_containers(_run_id(db)) == []
+
+
+def test_a_driver_without_docker_still_refuses_a_local_workspace_run(tmp_path):
+    """Without Ray, --sandbox auto and no Docker is refused before anything runs."""
+    db = tmp_path / "local.db"
+    done = subprocess.run(
+        [SANDLOT, "run", str(WORKSPACE), *_picked(WS_TASKS[:1]), "--db", str(db), "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "DOCKER_HOST": NO_DOCKER},
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--sandbox local" in done.stdout + done.stderr
     assert not db.exists()
