@@ -495,25 +495,20 @@ async def run(
                 checkpoints=checkpoints and store is not None,
                 on_episode=on_episode,
             )
-            return RunResult(
-                run_id=run_id,
-                episodes=results,
-                epochs=epochs,
-                db=None if store is None else str(store.path),
-            )
-        async with run_sandboxes(tasks, opts, run_id=run_id, concurrency=concurrency) as opts:
-            results = await run_jobs(
-                jobs,
-                store=store,
-                run_id=run_id,
-                model=model,
-                agent=cfg,
-                judge=judge,
-                env_options=opts,
-                concurrency=concurrency,
-                checkpoints=checkpoints and store is not None,
-                on_episode=on_episode,
-            )
+        else:
+            async with run_sandboxes(tasks, opts, run_id=run_id, concurrency=concurrency) as opts:
+                results = await run_jobs(
+                    jobs,
+                    store=store,
+                    run_id=run_id,
+                    model=model,
+                    agent=cfg,
+                    judge=judge,
+                    env_options=opts,
+                    concurrency=concurrency,
+                    checkpoints=checkpoints and store is not None,
+                    on_episode=on_episode,
+                )
     return RunResult(
         run_id=run_id,
         episodes=results,
