@@ -611,6 +611,14 @@ def run_cmd(
     installed_tools: InstalledTools = True,
     strict: Annotated[bool, typer.Option(help="Exit 1 unless every episode succeeded.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="After the run, send its episodes as OpenTelemetry spans to this OTLP/HTTP "
+            "receiver (its full URL, e.g. http://localhost:4318/v1/traces), as `sandlot "
+            "export --format otlp` does; the otel extra.",
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option(help="Resume the interrupted run in --db instead of starting one.")
     ] = False,
@@ -669,6 +677,19 @@ def run_cmd(
         {} if resume and sandbox is None else {"sandbox": _sandbox(sandbox or "auto")}
     )
     _check_executor(executor, address, endpoint)
+    if otlp_endpoint is not None:  # before anything runs, not after the whole run
+        from sandlot.errors import UserError
+        from sandlot.traces.otel import require_sdk
+
+        if not otlp_endpoint.startswith(("http://", "https://")):
+            raise typer.BadParameter(
+                "give the receiver's full http(s) URL, e.g. http://localhost:4318/v1/traces",
+                param_hint="--otlp-endpoint",
+            )
+        try:
+            require_sdk()
+        except UserError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--otlp-endpoint") from exc
     if tools or not installed_tools:  # else a resume adds the tools its run recorded
         env_options.update(tools=tools or [], installed_tools=installed_tools)
     added = _extra_tools(tools, installed_tools)  # a bad source fails before any episode
@@ -735,6 +756,7 @@ def run_cmd(
                 raise typer.BadParameter(str(exc), param_hint="--db") from exc
         print_run_summary(result)
         _viewer_hint(db, "run", result.run_id)
+        _send_run(db, otlp_endpoint, result.run_id)
         return
     if not paths:
         raise typer.BadParameter("give at least one task file or directory (or --resume)")
@@ -797,6 +819,7 @@ def run_cmd(
         )
     print_run_summary(result)
     _viewer_hint(db, "run", result.run_id)
+    _send_run(db, otlp_endpoint, result.run_id)
     if strict and not all(e.success for e in result.episodes):
         raise typer.Exit(1)
 
@@ -1476,6 +1499,26 @@ def _parent_folder(path: Path, option: str) -> None:
             f"{exc.strerror or exc}",
             param_hint=option,
         ) from exc
+
+
+def _send_run(db: Path, endpoint: str | None, run_id: str) -> None:
+    """``run --otlp-endpoint``: the finished run's episodes as spans to ``endpoint``; the
+    trace is kept whatever the receiver does (``sandlot export --format otlp`` sends
+    it again)."""
+    if not endpoint:
+        return
+    from sandlot.traces.otel import OtlpExportError, export_otlp
+
+    try:
+        n = export_otlp(db, endpoint, run_id=run_id)
+    except OtlpExportError as exc:
+        typer.echo(
+            f"error: {exc}; the trace is kept: sandlot export {db} --format otlp "
+            f"--endpoint {endpoint} --run {run_id} sends it again",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    typer.echo(f"sent {n} spans of run {run_id} to {endpoint}", err=True)
 
 
 def _export_otlp(

@@ -29,7 +29,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span
 
-__all__ = ["MAX_ATTRIBUTE_BYTES", "OtlpExportError", "episode_spans", "export_otlp"]
+__all__ = [
+    "MAX_ATTRIBUTE_BYTES",
+    "OtlpExportError",
+    "episode_spans",
+    "export_otlp",
+    "require_sdk",
+]
 
 MAX_ATTRIBUTE_BYTES = 4096
 _NS = 1_000_000_000
@@ -37,7 +43,8 @@ _NS = 1_000_000_000
 _SPAN_KINDS = ("node", "model_call", "tool_call")
 
 
-def _require_sdk() -> None:
+def require_sdk() -> None:
+    """Refuse (a UserError saying what to install) when the otel extra is missing."""
     try:
         import opentelemetry.sdk.trace  # noqa: F401
     except ImportError as exc:
@@ -127,7 +134,7 @@ def episode_spans(
     Raises:
         UserError: no such episode, or the otel extra is missing.
     """
-    _require_sdk()
+    require_sdk()
     from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -264,7 +271,7 @@ def export_otlp(
         UserError: an unknown run or episode, or the otel extra is missing.
         FileNotFoundError: no trace file at ``db_path``.
     """
-    _require_sdk()
+    require_sdk()
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -260,3 +260,46 @@ def test_spans_hold_no_key_even_from_a_trace_written_raw(tmp_path, monkeypatch):
     ]  # fmt: skip
     assert len(spans) == 2 and "[REDACTED]" in repr(shown)
     assert key not in repr(shown), shown
+
+
+def test_run_sends_its_episodes_when_it_ends(tmp_path, receiver):
+    db = tmp_path / "t.db"
+    tasks = str(ROOT / "examples/tasks/store/orders.yaml")
+    cmd = [sys.executable, "-m", "sandlot.cli", "run", tasks, "--model", "oracle", "--db", str(db)]
+    out = subprocess.run(
+        [*cmd, "--otlp-endpoint", receiver.url], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    with TraceReader(db) as reader:
+        [run] = reader.runs()
+        episodes = reader.episodes()
+    assert f"spans of run {run['id']} to {receiver.url}" in out.stderr
+    roots = [s for s in receiver.spans if s["parent"] is None]
+    assert receiver.requests == len(episodes) == len(roots) > 0
+    assert {s["attrs"]["sandlot.task.id"] for s in roots} == {e["task_id"] for e in episodes}
+
+
+def test_run_refuses_an_otlp_endpoint_that_is_no_url_before_running(tmp_path):
+    db = tmp_path / "t.db"
+    tasks = str(ROOT / "examples/tasks/store/orders.yaml")
+    out = CliRunner().invoke(
+        app, ["run", tasks, "--db", str(db), "--otlp-endpoint", "localhost:4318"]
+    )
+    assert out.exit_code == 2 and "--otlp-endpoint" in out.output
+    assert not db.exists()
+
+
+def test_run_keeps_its_trace_when_the_receiver_is_gone(tmp_path, receiver):
+    url = receiver.url
+    receiver.server.shutdown()
+    receiver.server.server_close()
+    db = tmp_path / "t.db"
+    tasks = str(ROOT / "examples/tasks/store/orders.yaml")
+    cmd = [sys.executable, "-m", "sandlot.cli", "run", tasks, "--model", "oracle", "--db", str(db)]
+    out = subprocess.run(
+        [*cmd, "--otlp-endpoint", url], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 1
+    assert "could not send" in out.stderr and "sends it again" in out.stderr
+    with TraceReader(db) as reader:
+        assert reader.episodes() and all(e["success"] for e in reader.episodes())
