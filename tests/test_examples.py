@@ -220,3 +220,24 @@ def test_the_task_set_example_generates_tasks_and_runs_them():
     assert "tasks: lookup-1001, lookup-1002, lookup-1003" in out.stdout
     assert "refused: lookups:N takes N from 1 to 5, got '9'" in out.stdout
     assert "passed 3 of 3" in out.stdout
+
+
+def test_the_langchain_example_adds_a_tool_and_calls_it():
+    out = _example("examples/langchain_tools.py")
+    assert out.returncode == 0, out.stderr
+    assert "tools from LangChain: loyalty_discount" in out.stdout
+    assert "result: 3.20 EUR off (4%)" in out.stdout
+    assert "refusal: years cannot be negative" in out.stdout
+    shown = _example(
+        "-m",
+        "sandlot.cli",
+        "tools",
+        "show",
+        "loyalty_discount",
+        "--env",
+        "store",
+        "--tools",
+        "langchain:examples/langchain_tools.py",
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert '"name": "loyalty_discount"' in shown.stdout
