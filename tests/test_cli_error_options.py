@@ -145,3 +145,11 @@ def test_judge_errors_name_the_judge_option(tmp_path):
     )
     assert unreachable.exit_code == 1, unreachable.output
     assert "the judge (--judge): cannot reach" in unreachable.output
+    resumed = CliRunner().invoke(
+        app,
+        ["run", "--resume", "--db", _recorded(tmp_path)[0], "-q", "--judge", "openai:judge"]
+        + ["--base-url", "http://127.0.0.1:9/v1", "--retries", "0", "--request-timeout", "5"],
+        env=WIDE,
+    )
+    assert resumed.exit_code == 1, resumed.output
+    assert "the judge (--judge): cannot reach" in resumed.output

@@ -103,6 +103,16 @@ def test_a_file_that_is_not_a_cache_is_a_user_error(tmp_path):
         CachedModel(OpenAIModel("fake", base_url="http://127.0.0.1:9/v1"), bad)
 
 
+def test_a_cache_in_a_missing_folder_makes_the_folder(tmp_path):
+    path = tmp_path / "new" / "deeper" / "responses.db"
+    model = CachedModel(OpenAIModel("fake", base_url="http://127.0.0.1:9/v1"), path)
+    assert path.is_file() and len(model.cache) == 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(UserError, match="cannot make the folder"):
+        CachedModel(OpenAIModel("fake", base_url="http://127.0.0.1:9/v1"), blocker / "c.db")
+
+
 def test_the_cli_cache_option_records_it_in_the_run_config(tmp_path):
     task = tmp_path / "t.yaml"
     task.write_text(TASK)

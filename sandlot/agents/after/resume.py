@@ -21,7 +21,7 @@ from sandlot.agents.running.results import EpisodeResult, RunResult
 from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, stored_agent_config
 from sandlot.agents.running.sandboxes import run_sandboxes
 from sandlot.agents.running.world_options import run_world_options, stored_world_options
-from sandlot.errors import ResumeError
+from sandlot.errors import ModelError, ResumeError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sandlot.environments.tasks import Task
@@ -88,7 +88,12 @@ async def resume_run(
             ) from exc
         for secret in the_model.secrets():
             store.add_secret(secret)
-        await the_model.check()  # a wrong endpoint stops here, before anything is claimed
+        await the_model.check()  # a wrong endpoint stops here, before anything runs
+        if judge is not None:
+            try:
+                await judge.check()
+            except ModelError as exc:  # said as the judge's, not the agent's model
+                raise ModelError(f"the judge (--judge): {exc}") from exc
         cfg = stored_agent_config(run)
         opts, recorded_tools = run_world_options(stored_world_options(run, env_options))
         episodes = store.episodes(rid)

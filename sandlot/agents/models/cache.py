@@ -87,7 +87,7 @@ class ResponseCache:
     """The SQLite file of stored replies.
 
     Args:
-        path: The SQLite file (created when missing).
+        path: The SQLite file (created when missing, with its folder).
         secrets: Values never to store (redacted as the trace redacts them, with the
             environment's keys).
 
@@ -98,6 +98,12 @@ class ResponseCache:
     def __init__(self, path: str | Path, secrets: list[str] | tuple[str, ...] = ()) -> None:
         self.path = Path(path)
         self.redactor = Redactor(secrets)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission
+            raise UserError(
+                f"cannot make the folder of the response cache {self.path}: {exc}"
+            ) from exc
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
