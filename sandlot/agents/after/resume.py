@@ -18,8 +18,12 @@ from sandlot.agents.after.stored import load_episode
 from sandlot.agents.models.base import Model
 from sandlot.agents.running.executors import Executor, make_executor
 from sandlot.agents.running.results import EpisodeResult, RunResult
-from sandlot.agents.running.runner import open_store, resolve_model, run_jobs, stored_agent_config
-from sandlot.agents.running.sandboxes import run_sandboxes
+from sandlot.agents.running.runner import (
+    execute_jobs,
+    open_store,
+    resolve_model,
+    stored_agent_config,
+)
 from sandlot.agents.running.world_options import run_world_options, stored_world_options
 from sandlot.errors import ModelError, ResumeError
 
@@ -119,35 +123,21 @@ async def resume_run(
             for job in jobs:
                 job["user_model"] = the_user_model
         needed = [task for task in tasks.values() if task is not None]
-        if exe is not None and not exe.local_sandboxes:
-            results = await exe.run_jobs(
-                jobs,
-                store=store,
-                run_id=rid,
-                model=the_model,
-                agent=cfg,
-                judge=judge,
-                env_options={**opts, "run_id": rid},
-                tool_options=recorded_tools,
-                concurrency=concurrency,
-                checkpoints=True,
-                on_episode=on_episode,
-            )
-            previous = [load_episode(store, e) for e in kept]
-            return RunResult(run_id=rid, episodes=previous + results, epochs=epochs, db=str(db))
-        async with run_sandboxes(needed, opts, run_id=rid, concurrency=concurrency) as opts:
-            results = await run_jobs(
-                jobs,
-                store=store,
-                run_id=rid,
-                model=the_model,
-                agent=cfg,
-                judge=judge,
-                env_options=opts,
-                concurrency=concurrency,
-                checkpoints=True,
-                on_episode=on_episode,
-            )
+        results = await execute_jobs(
+            jobs,
+            exe,
+            sandbox_tasks=needed,
+            store=store,
+            run_id=rid,
+            model=the_model,
+            agent=cfg,
+            judge=judge,
+            env_options=opts,
+            tool_options=recorded_tools,
+            concurrency=concurrency,
+            checkpoints=True,
+            on_episode=on_episode,
+        )
         previous = [load_episode(store, e) for e in kept]
     return RunResult(run_id=rid, episodes=previous + results, epochs=epochs, db=str(db))
 

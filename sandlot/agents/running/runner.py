@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "agent_config",
+    "execute_jobs",
     "open_store",
     "recorded_agent_config",
     "resolve_model",
@@ -481,40 +482,76 @@ async def run(
         if user_model is not None:
             for job in jobs:
                 job["user_model"] = user_model
-        if exe is not None and not exe.local_sandboxes:
-            results = await exe.run_jobs(
-                jobs,
-                store=store,
-                run_id=run_id,
-                model=model,
-                agent=cfg,
-                judge=judge,
-                env_options={**opts, "run_id": run_id},
-                tool_options=recorded_tools,
-                concurrency=concurrency,
-                checkpoints=checkpoints and store is not None,
-                on_episode=on_episode,
-            )
-        else:
-            async with run_sandboxes(tasks, opts, run_id=run_id, concurrency=concurrency) as opts:
-                results = await run_jobs(
-                    jobs,
-                    store=store,
-                    run_id=run_id,
-                    model=model,
-                    agent=cfg,
-                    judge=judge,
-                    env_options=opts,
-                    concurrency=concurrency,
-                    checkpoints=checkpoints and store is not None,
-                    on_episode=on_episode,
-                )
+        results = await execute_jobs(
+            jobs,
+            exe,
+            sandbox_tasks=tasks,
+            store=store,
+            run_id=run_id,
+            model=model,
+            agent=cfg,
+            judge=judge,
+            env_options=opts,
+            tool_options=recorded_tools,
+            concurrency=concurrency,
+            checkpoints=checkpoints and store is not None,
+            on_episode=on_episode,
+        )
     return RunResult(
         run_id=run_id,
         episodes=results,
         epochs=epochs,
         db=None if store is None else str(store.path),
     )
+
+
+async def execute_jobs(
+    jobs: list[dict[str, Any]],
+    exe: Executor | None,
+    *,
+    sandbox_tasks: list[Task],
+    store: TraceStore | None,
+    run_id: str,
+    model: Model,
+    agent: AgentConfig,
+    judge: Model | None,
+    env_options: dict[str, Any],
+    tool_options: dict[str, Any],
+    concurrency: int,
+    checkpoints: bool,
+    on_episode: Callable[[EpisodeResult], None] | None,
+) -> list[EpisodeResult]:
+    """Run a run's (or a resume's) jobs: on ``exe`` when it brings its own sandboxes (Ray),
+    else here, in the run's sandbox pool for ``sandbox_tasks``."""
+    if exe is not None and not exe.local_sandboxes:
+        return await exe.run_jobs(
+            jobs,
+            store=store,
+            run_id=run_id,
+            model=model,
+            agent=agent,
+            judge=judge,
+            env_options={**env_options, "run_id": run_id},
+            tool_options=tool_options,
+            concurrency=concurrency,
+            checkpoints=checkpoints,
+            on_episode=on_episode,
+        )
+    async with run_sandboxes(
+        sandbox_tasks, env_options, run_id=run_id, concurrency=concurrency
+    ) as pooled:
+        return await run_jobs(
+            jobs,
+            store=store,
+            run_id=run_id,
+            model=model,
+            agent=agent,
+            judge=judge,
+            env_options=pooled,
+            concurrency=concurrency,
+            checkpoints=checkpoints,
+            on_episode=on_episode,
+        )
 
 
 async def run_jobs(
